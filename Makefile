@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything else here is what those two are made of.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# Debian releases every single-host scenario runs on.
+RELEASES ?= 12 13
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv images demo demo-destroy test unit lint molecule clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/molecule: requirements-dev.txt app/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
+	touch $@
+
+venv: $(BIN)/molecule  ## Pinned controller tools in .venv
+
+images:  ## Build the local Debian base images (skipped when present)
+	@for release in $(RELEASES); do \
+	  case $$release in 12) name=bookworm ;; 13) name=trixie ;; esac; \
+	  bash molecule/common/build-image.sh $$name flask-app-debian:$$release; \
+	done
+
+demo: venv  ## Deploy the stack to a local systemd container and print its URL
+	@$(MAKE) --no-print-directory images RELEASES=$${FLASK_APP_DEBIAN:-13}
+	$(BIN)/molecule converge -s demo
+	@echo; echo "flask_app demo is up: http://127.0.0.1:$${FLASK_APP_DEMO_PORT:-8000}/"; \
+	 echo "Tear it down with: make demo-destroy"
+
+demo-destroy: venv  ## Remove the demo container
+	$(BIN)/molecule destroy -s demo
+
+unit: venv  ## App unit tests and controller-side filter tests
+	$(BIN)/pytest -q -p no:cacheprovider app/tests roles/stack/tests roles/app/tests
+
+lint: venv  ## yamllint, ansible-lint (production profile), ruff
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+molecule: venv images  ## Every molecule scenario, single-host ones on each release
+	@set -e; for release in $(RELEASES); do \
+	  for scenario in default unix; do \
+	    echo "=== molecule test -s $$scenario on Debian $$release ==="; \
+	    FLASK_APP_DEBIAN=$$release $(BIN)/molecule test -s $$scenario; \
+	  done; \
+	done
+
+test: lint unit molecule  ## Everything: lint, unit tests, molecule scenarios
+
+clean:  ## Remove caches (not the venv or images)
+	rm -rf .cache .pytest_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""The flask_app application: an application factory and the `app` object uWSGI calls."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import load_config
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app with config from the environment (see app/config.py)."""
+    application = Flask(__name__)
+    application.config.update(load_config(os.environ, APP_ROOT))
+    if overrides:
+        application.config.update(overrides)
+
+    from app import views
+
+    application.register_blueprint(views.bp)
+    return application

@@ -1,0 +1,55 @@
+"""Shared fixtures for the testinfra checks of every scenario.
+
+HTTP checks go from the controller to the port the container publishes on
+127.0.0.1, as a user's browser would; host checks run inside the container.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+
+def published_url(container: str, port: int = 80) -> str:
+    """The 127.0.0.1 URL docker publishes for a container port."""
+    out = subprocess.run(
+        ["docker", "port", container, f"{port}/tcp"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("127.0.0.1:"):
+            return f"http://{line.strip()}"
+    raise RuntimeError(f"{container} publishes no 127.0.0.1 port for {port}: {out!r}")
+
+
+@pytest.fixture(scope="module")
+def ansible_vars(host: Any) -> dict[str, Any]:
+    return host.ansible.get_variables()
+
+
+@pytest.fixture(scope="module")
+def base_url(host: Any) -> str:
+    return published_url(host.backend.host)
+
+
+@pytest.fixture(scope="module")
+def socket_mode(ansible_vars: dict[str, Any]) -> str:
+    return str(ansible_vars.get("stack_socket_mode", "tcp"))
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0, step: float = 0.5) -> bool:
+    """Poll `check` until it is true or `timeout` seconds have passed (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(step)
+    return False

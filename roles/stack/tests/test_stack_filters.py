@@ -1,0 +1,126 @@
+"""Controller-side filters of the stack role: input checks and service resolution."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "stack_filters", Path(__file__).resolve().parent.parent / "filter_plugins" / "stack.py"
+)
+assert _SPEC and _SPEC.loader
+stack = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(stack)
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> str:
+    (tmp_path / "requirements.txt").write_text("Flask==3.1.3\n", encoding="utf-8")
+    (tmp_path / "run.py").write_text("app = None\n", encoding="utf-8")
+    (tmp_path / "static").mkdir()
+    return str(tmp_path)
+
+
+def service(code_dir: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "web", "src": code_dir, "port": 8080, "static_dir": "static", **extra}
+
+
+ROUTES = [{"path": "/", "service": "web"}, {"path": "/static/", "service": "web", "type": "static"}]
+
+
+def test_valid_input_has_no_errors(src: str) -> None:
+    assert stack.check_services([service(src)], ROUTES, "tcp") == []
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"port": 70000}, "port must be an integer from 1 to 65535"),
+        ({"port": "8080"}, "port must be an integer"),
+        ({"port": True}, "port must be an integer"),
+        ({"name": "Bad-Name"}, "name must match"),
+        ({"socket_mode": "udp"}, "socket_mode must be one of tcp, unix"),
+        ({"src": "/does/not/exist"}, "src must be a directory"),
+        ({"module": "run"}, "module must look like"),
+        ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
+        ({"health_path": "healthz"}, "health_path must start with '/'"),
+        ({"env": ["A=1"]}, "env must be a mapping"),
+        ({"colour": "blue"}, "unknown key 'colour'"),
+    ],
+)
+def test_bad_service_is_named_in_the_error(src: str, override: dict[str, Any], fragment: str) -> None:
+    errors = stack.check_services([service(src, **override)], ROUTES, "tcp")
+    assert any(fragment in error and "stack_services[0]" in error for error in errors), errors
+
+
+def test_two_services_on_one_port_are_refused(src: str) -> None:
+    errors = stack.check_services([service(src), service(src, name="api")], ROUTES, "tcp")
+    assert any("port 8080 is used by 2 services" in error for error in errors), errors
+
+
+def test_unix_services_may_share_the_default_port(src: str) -> None:
+    services = [service(src), service(src, name="api")]
+    assert stack.check_services(services, ROUTES, "unix") == []
+
+
+def test_route_to_undefined_service_is_refused(src: str) -> None:
+    errors = stack.check_services([service(src)], [{"path": "/api/", "service": "api"}], "tcp")
+    assert errors == ["stack_routes[0].service 'api' is not defined in stack_services"]
+
+
+@pytest.mark.parametrize(
+    ("route", "fragment"),
+    [
+        ({"path": "api", "service": "web"}, "path must start and end with '/'"),
+        ({"path": "/x/", "service": "web", "type": "cgi"}, "type must be one of app, static"),
+    ],
+)
+def test_bad_route_is_named_in_the_error(src: str, route: dict[str, Any], fragment: str) -> None:
+    errors = stack.check_services([service(src)], [route], "tcp")
+    assert any(fragment in error for error in errors), errors
+
+
+def test_static_route_needs_a_static_dir(src: str) -> None:
+    plain = {"name": "web", "src": src, "port": 8080}
+    errors = stack.check_services([plain], [{"path": "/s/", "service": "web", "type": "static"}], "tcp")
+    assert errors == ["stack_routes[0] is a static route but service 'web' has no static_dir"]
+
+
+def test_unknown_default_socket_mode_is_refused(src: str) -> None:
+    assert stack.check_services([service(src)], ROUTES, "fifo") == [
+        "stack_socket_mode must be one of tcp, unix, got 'fifo'"
+    ]
+
+
+def test_empty_service_list_is_refused() -> None:
+    assert stack.check_services([], ROUTES, "tcp") == ["stack_services must be a non-empty list of services"]
+
+
+def test_release_digest_ignores_caches_and_follows_content(src: str) -> None:
+    before = stack.tree_digest(src)
+    cache = Path(src) / "__pycache__"
+    cache.mkdir()
+    (cache / "run.cpython-311.pyc").write_bytes(b"\0")
+    assert stack.tree_digest(src) == before
+    (Path(src) / "run.py").write_text("app = 1\n", encoding="utf-8")
+    assert stack.tree_digest(src) != before
+
+
+def test_resolve_fills_every_default_once(src: str) -> None:
+    [resolved] = stack.resolve_services([service(src)], "auto", "/srv/x/", "tcp", "3.13")
+    assert resolved["release"] == stack.tree_digest(src)
+    assert resolved["dir"] == "/srv/x/web"
+    assert resolved["unit"] == "uwsgi-web"
+    assert resolved["user"] == resolved["group"] == "web"
+    assert resolved["socket_path"] == "/run/web/uwsgi.sock"
+    assert resolved["venv"] == f"/srv/x/web/venvs/{resolved['requirements_digest']}-py3.13"
+    assert resolved["module"] == "run:app"
+
+
+def test_explicit_release_id_is_kept(src: str) -> None:
+    [resolved] = stack.resolve_services([service(src)], "2026-11-26.1", "/srv/x", "unix", "3.11")
+    assert resolved["release"] == "2026-11-26.1"
+    assert resolved["socket_mode"] == "unix"
