@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 # Debian releases every single-host scenario runs on.
 RELEASES ?= 12 13
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# molecule calls ansible-playbook and friends by name.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv images demo demo-destroy test unit lint molecule clean
+.PHONY: help venv images demo demo-destroy test unit lint role-docs molecule clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +49,10 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python .ci/role_docs.py --check
+
+role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
+	$(BIN)/python .ci/role_docs.py
 
 molecule: venv images  ## Every molecule scenario, single-host ones on each release
 	@set -e; for release in $(RELEASES); do \

@@ -19,7 +19,9 @@ def published_url(container: str, port: int = 80) -> str:
     """The 127.0.0.1 URL docker publishes for a container port."""
     out = subprocess.run(
         ["docker", "port", container, f"{port}/tcp"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     for line in out.splitlines():
         if line.startswith("127.0.0.1:"):

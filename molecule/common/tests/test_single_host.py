@@ -103,9 +103,12 @@ def test_logrotate_keeps_logging_after_rotation(host: Any, base_url: str) -> Non
         probe = uuid.uuid4().hex
         # uWSGI reopens its log within a few seconds of the touch; keep asking until it has.
         assert wait_until(
-            lambda: requests.get(f"{base_url}/?probe={probe}", timeout=5).ok
-            and probe in host.file(UWSGI_LOG).content_string,
-            timeout=20, step=1,
+            lambda: (
+                requests.get(f"{base_url}/?probe={probe}", timeout=5).ok
+                and probe in host.file(UWSGI_LOG).content_string
+            ),
+            timeout=20,
+            step=1,
         )
         assert wait_until(lambda: probe in host.file(NGINX_ACCESS_LOG).content_string, timeout=10)
         assert host.file(UWSGI_LOG + ".1").exists
@@ -130,3 +133,15 @@ def test_code_is_root_owned_and_read_only_for_the_app(host: Any) -> None:
         assert not node.mode & 0o022, oct(node.mode)
     with host.sudo(SERVICE):
         assert host.run(f"touch {release}/intruder").rc != 0
+
+
+def test_offline_host_cannot_reach_a_package_index(host: Any, ansible_vars: dict[str, Any]) -> None:
+    if ansible_vars.get("app_pip_mode") != "offline":
+        pytest.skip("index mode: the host is meant to reach PyPI")
+    probe = host.run(
+        "python3 -c \"import urllib.request; urllib.request.urlopen('https://pypi.org/simple/', timeout=5)\""
+    )
+    assert probe.rc != 0
+    # Yet the app's packages are installed, from the controller's wheels.
+    venv = host.check_output(f"ls -d /srv/flask_app/{SERVICE}/venvs/*-py*")
+    assert "Flask" in host.check_output(f"{venv}/bin/python -m pip list --format=freeze")

@@ -17,7 +17,7 @@ def releases_to_remove(found_results: list[dict[str, Any]], keep: int) -> list[s
         live = f"{service['dir']}/releases/{service['release']}"
         newest_first = sorted(result.get("files", []), key=lambda f: f["mtime"], reverse=True)
         others = [f["path"] for f in newest_first if f["path"] != live]
-        doomed.extend(others[max(keep - 1, 0):])
+        doomed.extend(others[max(keep - 1, 0) :])
     return doomed
 
 

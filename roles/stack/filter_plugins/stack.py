@@ -47,7 +47,15 @@ MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 SOCKET_MODES = ("tcp", "unix")
 ROUTE_TYPES = ("app", "static")
 SERVICE_KEYS = {
-    "name", "src", "module", "port", "socket_mode", "static_dir", "health_path", "user", "env",
+    "name",
+    "src",
+    "module",
+    "port",
+    "socket_mode",
+    "static_dir",
+    "health_path",
+    "user",
+    "env",
 }
 
 
@@ -59,8 +67,10 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     where = f"stack_services[{index}]"
     if not isinstance(service, dict):
         return [f"{where} must be a mapping, got {type(service).__name__}"]
-    errors = [f"{where} has unknown key '{key}' (known: {', '.join(sorted(SERVICE_KEYS))})"
-              for key in sorted(set(service) - SERVICE_KEYS)]
+    errors = [
+        f"{where} has unknown key '{key}' (known: {', '.join(sorted(SERVICE_KEYS))})"
+        for key in sorted(set(service) - SERVICE_KEYS)
+    ]
     name = service.get("name")
     if not isinstance(name, str) or not SERVICE_NAME.match(name):
         errors.append(f"{where}.name must match [a-z][a-z0-9_]* (at most 31 characters), got {name!r}")
@@ -106,8 +116,11 @@ def check_services(services: Any, routes: Any, default_mode: str = "tcp") -> lis
                 continue
             value = service.get(key)
             seen[value] = seen.get(value, 0) + 1
-        errors.extend(f"stack_services: {key} {value!r} is used by {count} services; each needs its own"
-                      for value, count in seen.items() if count > 1 and value is not None)
+        errors.extend(
+            f"stack_services: {key} {value!r} is used by {count} services; each needs its own"
+            for value, count in seen.items()
+            if count > 1 and value is not None
+        )
     errors.extend(check_routes(routes, {s.get("name"): s for s in valid}))
     return errors
 
@@ -140,8 +153,9 @@ def check_routes(routes: Any, services: dict[Any, dict[str, Any]]) -> list[str]:
     return errors
 
 
-def resolve_services(services: list[dict[str, Any]], release: str, base_dir: str,
-                     default_mode: str, python_version: str) -> list[dict[str, Any]]:
+def resolve_services(
+    services: list[dict[str, Any]], release: str, base_dir: str, default_mode: str, python_version: str
+) -> list[dict[str, Any]]:
     """Fill in every default once, so no role recomputes a path, user or release id."""
     resolved = []
     for service in services:
@@ -157,18 +171,20 @@ def resolve_services(services: list[dict[str, Any]], release: str, base_dir: str
         }
         requirements_digest = file_digest(os.path.join(src, "requirements.txt"))
         service_dir = f"{base_dir.rstrip('/')}/{name}"
-        item.update({
-            "src": src,
-            "socket_mode": service.get("socket_mode", default_mode),
-            "group": item["user"],
-            "release": tree_digest(src) if release == "auto" else str(release),
-            "requirements_digest": requirements_digest,
-            "dir": service_dir,
-            # One virtualenv per requirements file and Python: a code-only release reuses it.
-            "venv": f"{service_dir}/venvs/{requirements_digest}-py{python_version}",
-            "unit": f"uwsgi-{name}",
-            "socket_path": f"/run/{name}/uwsgi.sock",
-        })
+        item.update(
+            {
+                "src": src,
+                "socket_mode": service.get("socket_mode", default_mode),
+                "group": item["user"],
+                "release": tree_digest(src) if release == "auto" else str(release),
+                "requirements_digest": requirements_digest,
+                "dir": service_dir,
+                # One virtualenv per requirements file and Python: a code-only release reuses it.
+                "venv": f"{service_dir}/venvs/{requirements_digest}-py{python_version}",
+                "unit": f"uwsgi-{name}",
+                "socket_path": f"/run/{name}/uwsgi.sock",
+            }
+        )
         resolved.append(item)
     return resolved
 
