@@ -1,0 +1,34 @@
+"""Fixtures for the cluster checks: one web host, two app hosts, reached by name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Any
+
+import pytest
+import testinfra
+
+WEB = "flask-app-cluster-web1"
+APPS = ("flask-app-cluster-app1", "flask-app-cluster-app2")
+
+
+def _host(name: str) -> Any:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+@pytest.fixture(scope="session")
+def web() -> Any:
+    return _host(WEB)
+
+
+@pytest.fixture(scope="session")
+def apps() -> dict[str, Any]:
+    return {name: _host(name) for name in APPS}
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str:
+    out = subprocess.run(["docker", "port", WEB, "80/tcp"], check=True, capture_output=True, text=True).stdout
+    address = next(line for line in out.splitlines() if line.startswith("127.0.0.1:"))
+    return f"http://{address.strip()}"

@@ -1,0 +1,100 @@
+"""Promises of the scale-out stack: balancing, path routing, failover and the uWSGI firewall."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import requests
+from conftest import APPS
+
+PORT = 8080
+UNIT = "uwsgi-flask_app"
+
+
+def _connect(client: Any, target: str, port: int) -> int:
+    """Exit status of a TCP connect from `client` to target:port (0 = connected)."""
+    code = (
+        "import socket, sys\n"
+        "try:\n"
+        f"    socket.create_connection(({target!r}, {port}), timeout=3).close()\n"
+        "except OSError as error:\n"
+        "    print(error); sys.exit(1)\n"
+    )
+    return client.run(f"python3 -c {code!r}").rc
+
+
+def test_responses_alternate_between_app_hosts(base_url: str) -> None:
+    served = Counter(requests.get(base_url + "/healthz", timeout=10).json()["hostname"] for _ in range(20))
+    assert set(served) == set(APPS), served
+    assert min(served.values()) >= 5, served
+
+
+def test_api_prefix_reaches_the_second_service(base_url: str) -> None:
+    seen = set()
+    for _ in range(10):
+        data = requests.get(base_url + "/api/info", timeout=10).json()
+        assert data["service"] == "api"
+        seen.add(data["hostname"])
+    assert seen == set(APPS)
+
+
+def test_page_and_static_files_come_through_the_front_end(base_url: str) -> None:
+    page = requests.get(base_url + "/", timeout=10)
+    assert page.status_code == 200
+    assert 'id="site-header"' in page.text
+    css = requests.get(base_url + "/static/css/style.css", timeout=10)
+    assert css.status_code == 200
+    assert "max-age=" in css.headers["Cache-Control"]
+
+
+def test_dead_app_server_costs_no_request(base_url: str, apps: dict[str, Any]) -> None:
+    victim = apps[APPS[0]]
+    with victim.sudo():
+        victim.check_output(f"systemctl stop {UNIT}")
+    try:
+        statuses = Counter(requests.get(base_url + "/", timeout=10).status_code for _ in range(100))
+        hosts = {requests.get(base_url + "/healthz", timeout=10).json()["hostname"] for _ in range(10)}
+    finally:
+        with victim.sudo():
+            victim.check_output(f"systemctl start {UNIT}")
+    assert statuses == Counter({200: 100}), statuses
+    assert hosts == {APPS[1]}
+
+
+def test_uwsgi_listens_on_the_private_address_only(apps: dict[str, Any]) -> None:
+    for host in apps.values():
+        address = host.ansible.get_variables().get("stack_host_address") or host.check_output(
+            "hostname -I | cut -d' ' -f1"
+        )
+        assert host.socket(f"tcp://{address}:{PORT}").is_listening
+        assert not host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
+
+
+def test_only_web_hosts_reach_the_uwsgi_port(web: Any, apps: dict[str, Any]) -> None:
+    app1, app2 = APPS
+    assert _connect(web, app1, PORT) == 0
+    assert _connect(web, app2, PORT) == 0
+    # An app server is not in the web group: refused, both ways.
+    assert _connect(apps[app2], app1, PORT) != 0
+    assert _connect(apps[app1], app2, PORT) != 0
+
+
+def test_firewall_leaves_other_tables_alone(apps: dict[str, Any]) -> None:
+    for host in apps.values():
+        with host.sudo():
+            tables = host.check_output("nft list tables")
+        assert "table inet flask_app" in tables
+        # Docker's embedded DNS lives in the container's own nat rules: a firewall that
+        # flushed the ruleset would have broken name resolution between the hosts.
+        assert host.run(f"getent hosts {APPS[1]}").rc == 0
+
+
+def test_recovered_app_server_takes_traffic_again(base_url: str) -> None:
+    deadline = time.monotonic() + 30
+    seen: set[str] = set()
+    while time.monotonic() < deadline and seen != set(APPS):
+        seen.add(requests.get(base_url + "/healthz", timeout=10).json()["hostname"])
+        time.sleep(0.2)
+    assert seen == set(APPS)
