@@ -6,8 +6,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-# Debian releases every single-host scenario runs on.
+# Base images to build: Debian 12 and 13 (every scenario uses both or 13).
 RELEASES ?= 12 13
+# Scenarios `make molecule` runs (demo is not a test).
+SCENARIOS ?= default unix cluster
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule calls ansible-playbook and friends by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -54,13 +56,8 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 	$(BIN)/python .ci/role_docs.py
 
-molecule: venv images  ## Every molecule scenario, single-host ones on each release
-	@set -e; for release in $(RELEASES); do \
-	  for scenario in default unix; do \
-	    echo "=== molecule test -s $$scenario on Debian $$release ==="; \
-	    FLASK_APP_DEBIAN=$$release $(BIN)/molecule test -s $$scenario; \
-	  done; \
-	done
+molecule: venv images  ## Every molecule scenario, side by side (Debian 12 and 13 hosts in each single-host one)
+	bash molecule/common/run-scenarios.sh $(SCENARIOS)
 
 test: lint unit molecule  ## Everything: lint, unit tests, molecule scenarios
 

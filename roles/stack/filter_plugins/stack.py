@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
+import tarfile
+import tempfile
 from typing import Any
 
 # Interpreter and tool caches: they differ between machines, never between releases.
@@ -189,6 +192,47 @@ def resolve_services(
     return resolved
 
 
+def _skip(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    parts = info.name.split("/")
+    if any(part in IGNORED_NAMES for part in parts) or info.name.endswith(IGNORED_SUFFIXES):
+        return None
+    # Same tree, same bytes: the archive does not depend on who packed it or when.
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    info.mtime = 0
+    info.mode = 0o755 if info.isdir() or info.mode & 0o111 else 0o644
+    return info
+
+
+def release_archive(service: dict[str, Any], build_dir: str) -> str:
+    """Path of the service's release archive on the controller, packed once per release.
+
+    Runs on the controller while the task is templated, for every host at once; the
+    archive is written to a temporary name and renamed, so concurrent packers are safe.
+    """
+    dest = os.path.join(build_dir, f"{service['name']}-{service['release']}.tar.gz")
+    if os.path.exists(dest):
+        return dest
+    os.makedirs(build_dir, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=build_dir, suffix=".partial")
+    os.close(handle)
+    try:
+        # gzip's header would carry a file name and a time: both are left empty.
+        with (
+            open(partial, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
+            tarfile.open(fileobj=packed, mode="w") as archive,
+        ):
+            for name in sorted(os.listdir(service["src"])):
+                archive.add(os.path.join(service["src"], name), arcname=name, filter=_skip)
+        os.chmod(partial, 0o644)
+        os.replace(partial, dest)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return dest
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -197,4 +241,5 @@ class FilterModule:
             "stack_code_files": code_files,
             "stack_check_services": check_services,
             "stack_resolve_services": resolve_services,
+            "stack_release_archive": release_archive,
         }

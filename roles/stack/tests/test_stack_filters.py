@@ -124,3 +124,21 @@ def test_explicit_release_id_is_kept(src: str) -> None:
     [resolved] = stack.resolve_services([service(src)], "2026-11-26.1", "/srv/x", "unix", "3.11")
     assert resolved["release"] == "2026-11-26.1"
     assert resolved["socket_mode"] == "unix"
+
+
+def test_release_archive_is_reproducible_and_leaves_caches_out(
+    src: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import tarfile
+
+    cache = Path(src) / "__pycache__"
+    cache.mkdir()
+    (cache / "run.cpython-311.pyc").write_bytes(b"\0")
+    [resolved] = stack.resolve_services([service(src)], "auto", "/srv/x", "tcp", "3.13")
+    first = stack.release_archive(resolved, str(tmp_path_factory.mktemp("a")))
+    second = stack.release_archive(resolved, str(tmp_path_factory.mktemp("b")))
+    assert Path(first).read_bytes() == Path(second).read_bytes()
+    with tarfile.open(first) as archive:
+        names = archive.getnames()
+    assert "run.py" in names and "requirements.txt" in names
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
