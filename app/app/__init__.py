@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,4 +24,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app import views
 
     application.register_blueprint(views.bp)
+    # Under uWSGI stderr goes to the service log: each worker states which
+    # release it loaded, so a reload can be followed there.
+    print(
+        f"{application.config['SERVICE_NAME']}: release {application.config['RELEASE']} loaded in pid {os.getpid()}",
+        file=sys.stderr,
+        flush=True,
+    )
     return application

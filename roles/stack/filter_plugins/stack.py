@@ -59,6 +59,7 @@ SERVICE_KEYS = {
     "health_path",
     "user",
     "env",
+    "smoke_paths",
 }
 
 
@@ -97,6 +98,9 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     health = service.get("health_path", "/healthz")
     if not isinstance(health, str) or not health.startswith("/"):
         errors.append(f"{where}.health_path must start with '/', got {health!r}")
+    smoke = service.get("smoke_paths", [])
+    if not isinstance(smoke, list) or not all(isinstance(p, str) and p.startswith("/") for p in smoke):
+        errors.append(f"{where}.smoke_paths must be a list of paths starting with '/', got {smoke!r}")
     if not isinstance(service.get("env", {}), dict):
         errors.append(f"{where}.env must be a mapping of variable names to values")
     return errors
@@ -170,6 +174,7 @@ def resolve_services(
             "static_dir": None,
             "user": name,
             "env": {},
+            "smoke_paths": [],
             **service,
         }
         requirements_digest = file_digest(os.path.join(src, "requirements.txt"))

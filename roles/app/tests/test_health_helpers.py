@@ -1,0 +1,112 @@
+"""The helpers that decide whether a release may go live: wsgi_check and uwsgi_probe."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import struct
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+HELPERS = Path(__file__).resolve().parent.parent / "files" / "usr" / "local" / "lib" / "flask_app"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, HELPERS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wsgi_check = _load("wsgi_check")
+uwsgi_probe = _load("uwsgi_probe")
+
+GOOD_APP = """
+import json
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        start_response("500 INTERNAL SERVER ERROR", [])
+        return [b"no"]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"status": "ok", "release": "r2"}).encode()]
+"""
+
+
+@pytest.fixture
+def release(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    module = f"probe_app_{request.node.name.replace('[', '_').replace(']', '_').replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(getattr(request, "param", GOOD_APP), encoding="utf-8")
+    yield f"{tmp_path}|{module}"
+    sys.modules.pop(module, None)
+
+
+def _split(release: str) -> tuple[str, str]:
+    directory, module = release.split("|")
+    return directory, f"{module}:app"
+
+
+def test_healthy_release_passes(release: str) -> None:
+    directory, target = _split(release)
+    assert wsgi_check.check(directory, target, "r2", ["/healthz", "/"]) == []
+
+
+def test_wrong_release_is_reported(release: str) -> None:
+    directory, target = _split(release)
+    assert wsgi_check.check(directory, target, "r3", ["/healthz"]) == ["GET /healthz reports release r2, expected r3"]
+
+
+def test_server_error_is_reported(release: str) -> None:
+    directory, target = _split(release)
+    assert wsgi_check.check(directory, target, "r2", ["/boom"]) == ["GET /boom answered 500"]
+
+
+@pytest.mark.parametrize("release", ["import no_such_module_anywhere\n"], indirect=True)
+def test_import_error_is_reported(release: str) -> None:
+    directory, target = _split(release)
+    [problem] = wsgi_check.check(directory, target, "r2", ["/healthz"])
+    assert problem.startswith(f"cannot import {target}: ModuleNotFoundError")
+
+
+def _fake_uwsgi(reply: bytes) -> tuple[socket.socket, list[bytes]]:
+    server = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            header = conn.recv(4)
+            _, size, _ = struct.unpack("<BHB", header)
+            body = b""
+            while len(body) < size:
+                body += conn.recv(size - len(body))
+            seen.append(body)
+            conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, seen
+
+
+def test_probe_speaks_uwsgi_and_reads_the_status() -> None:
+    server, seen = _fake_uwsgi(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"release": "r2"}')
+    with server:
+        code, body = uwsgi_probe.request(f"127.0.0.1:{server.getsockname()[1]}", "/healthz?x=1")
+    assert code == 200
+    assert body == '{"release": "r2"}'
+    assert b"PATH_INFO\x08\x00/healthz" in seen[0]
+    assert b"QUERY_STRING\x03\x00x=1" in seen[0]
+
+
+def test_probe_reports_errors_and_refusals(capsys: pytest.CaptureFixture[str]) -> None:
+    server, _ = _fake_uwsgi(b"HTTP/1.1 503 Service Unavailable\r\n\r\nbusy")
+    with server:
+        assert uwsgi_probe.main(["probe", f"127.0.0.1:{server.getsockname()[1]}", "/healthz"]) == 1
+    free = socket.create_server(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    assert uwsgi_probe.main(["probe", f"127.0.0.1:{port}", "/healthz"]) == 1
+    assert "503 busy" in capsys.readouterr().out
