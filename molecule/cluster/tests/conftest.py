@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
 
+# The release-test helpers are shared with the single-host scenarios.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common" / "tests"))
+
+SCENARIO = Path(__file__).resolve().parent.parent
 WEB = "flask-app-cluster-web1"
 APPS = ("flask-app-cluster-app1", "flask-app-cluster-app2")
 

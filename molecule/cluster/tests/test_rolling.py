@@ -1,0 +1,68 @@
+"""A rolling deploy across the two app servers under load, a broken one stopped at the first batch, a rollback."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import APPS, SCENARIO
+from support import Load, playbook, variant
+
+API = {
+    "name": "api",
+    "src": str(SCENARIO / "files" / "api"),
+    "port": 8081,
+    "health_path": "/api/healthz",
+}
+
+
+def releases(base_url: str, rounds: int = 20) -> Counter[tuple[str, str]]:
+    """(host, release) pairs seen over a few requests: the balancer shows every app server."""
+    return Counter(
+        (data["hostname"], data["release"])
+        for data in (requests.get(base_url + "/healthz", timeout=10).json() for _ in range(rounds))
+    )
+
+
+def test_rolling_deploy_and_rollback_drop_no_request(
+    base_url: str, web: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp: Path = tmp_path_factory.mktemp("rolling")
+    first = {release for _, release in releases(base_url)}
+    assert len(first) == 1
+    good = variant(tmp, "v2", "\n# v2: a code-only change\n", [API])
+    broken = variant(tmp, "v3", "\nraise RuntimeError('v3 is broken')\n", [API])
+    everyone = ",".join(["flask-app-cluster-web1", *APPS])
+    with Load(base_url + "/") as load:
+        started = time.monotonic()
+        deployed = playbook("deploy.yml", everyone, good)
+        seconds = time.monotonic() - started
+        assert deployed.returncode == 0, deployed.stdout[-3000:]
+        after = releases(base_url)
+        assert {host for host, _ in after} == set(APPS)
+        [second] = {release for _, release in after}
+        assert {second} != first
+
+        refused = playbook("deploy.yml", everyone, broken)
+        assert refused.returncode != 0
+        assert "failed its health check" in refused.stdout
+        assert "v3 is broken" in refused.stdout
+        # The first batch refused it; the second batch was never touched.
+        assert {release for _, release in releases(base_url)} == {second}
+
+        rolled_back = playbook("rollback.yml", everyone)
+        assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
+        assert {release for _, release in releases(base_url)} == first
+    print(
+        f"\nrolling deploy over {len(APPS)} app servers: {seconds:.1f} s; "
+        f"{load.ok} requests during the three runs, {len(load.failures)} failed"
+    )
+    assert load.ok > 0
+    assert load.failures == []
+    # The front end took every app server back after each batch, the failed one included.
+    with web.sudo():
+        assert " down;" not in web.file("/etc/nginx/sites-available/flask_app.conf").content_string

@@ -1,0 +1,85 @@
+"""Helpers for the release tests: a bounded load loop, playbook runs, app variants."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+PROJECT = Path(__file__).resolve().parents[3]
+
+
+class Load:
+    """GET / in a loop from a few threads until stopped; bounded in time and count."""
+
+    def __init__(self, url: str, threads: int = 4, max_seconds: float = 600, max_requests: int = 200_000) -> None:
+        self.url, self.max_seconds, self.max_requests = url, max_seconds, max_requests
+        self.ok = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        session = requests.Session()
+        while not self._stop.is_set() and time.monotonic() < deadline and self.ok < self.max_requests:
+            try:
+                response = session.get(self.url, timeout=10)
+                failure = None if response.status_code == 200 else f"{response.status_code} {response.text[:80]}"
+            except requests.RequestException as error:
+                failure = f"{type(error).__name__}: {error}"
+            with self._lock:
+                if failure:
+                    self.failures.append(failure)
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+def playbook(name: str, limit: str, extra: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's playbooks against the scenario's inventory, as a user would."""
+    inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
+    command = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), "--limit", limit]
+    if extra:
+        command += ["--extra-vars", json.dumps(extra)]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def release_of(base_url: str) -> str:
+    return requests.get(base_url + "/healthz", timeout=10).json()["release"]
+
+
+DEFAULT_SERVICE = {
+    "name": "flask_app",
+    "module": "run:app",
+    "port": 8080,
+    "static_dir": "app/static",
+    "health_path": "/healthz",
+}
+
+
+def variant(tmp: Path, name: str, change: str, others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Extra vars deploying a copy of the app with `change` appended to its views (plus `others` as they are)."""
+    src = tmp / name
+    shutil.copytree(PROJECT / "app", src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    views = src / "app" / "views.py"
+    views.write_text(views.read_text(encoding="utf-8") + change, encoding="utf-8")
+    return {"stack_services": [{**DEFAULT_SERVICE, "src": str(src)}, *(others or [])]}
