@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 
 
 def published_url(container: str, port: int = 80) -> str:
@@ -35,8 +36,44 @@ def ansible_vars(host: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def base_url(host: Any) -> str:
+def tls_enabled(ansible_vars: dict[str, Any]) -> bool:
+    return str(ansible_vars.get("nginx_tls_mode", "none")) != "none"
+
+
+@pytest.fixture(scope="module")
+def http_url(host: Any) -> str:
     return published_url(host.backend.host)
+
+
+@pytest.fixture(scope="module")
+def tls_port(host: Any, tls_enabled: bool) -> int:
+    if not tls_enabled:
+        pytest.skip("this scenario serves plain HTTP")
+    return int(published_url(host.backend.host, 443).rsplit(":", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(host: Any, tls_enabled: bool, http_url: str) -> str:
+    """Where the site answers: HTTPS when the scenario turns TLS on (HTTP only redirects then)."""
+    if tls_enabled:
+        return published_url(host.backend.host, 443).replace("http://", "https://")
+    return http_url
+
+
+@pytest.fixture(scope="module")
+def tls_verify(tls_enabled: bool) -> bool:
+    """Self-signed test certificates are not verified; TLS itself is checked in test_security.py."""
+    if tls_enabled:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    return not tls_enabled
+
+
+@pytest.fixture(scope="module")
+def web(tls_verify: bool) -> requests.Session:
+    """An HTTP client for the site, as a browser would use it."""
+    session = requests.Session()
+    session.verify = tls_verify
+    return session
 
 
 @pytest.fixture(scope="module")

@@ -53,12 +53,15 @@ class Load:
             thread.join(timeout=30)
 
 
-def playbook(name: str, limit: str, extra: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+def playbook(
+    name: str, limit: str, extra: dict[str, Any] | None = None, *options: str
+) -> subprocess.CompletedProcess[str]:
     """Run one of the project's playbooks against the scenario's inventory, as a user would."""
     inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
     command = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), "--limit", limit]
     if extra:
         command += ["--extra-vars", json.dumps(extra)]
+    command += list(options)
     env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
 

@@ -47,16 +47,16 @@ def test_uwsgi_runs_as_the_app_user_not_root(host: Any) -> None:
     assert all(line.split()[0] == SERVICE for line in uwsgi), uwsgi
 
 
-def test_page_has_base_layout(base_url: str) -> None:
-    response = requests.get(base_url + "/", timeout=10)
+def test_page_has_base_layout(base_url: str, web: requests.Session) -> None:
+    response = web.get(base_url + "/", timeout=10)
     assert response.status_code == 200
     assert 'id="site-header"' in response.text
     assert 'id="site-footer"' in response.text
     assert "/static/css/style.css" in response.text
 
 
-def test_healthz_reports_status_release_and_host(host: Any, base_url: str) -> None:
-    response = requests.get(base_url + "/healthz", timeout=10)
+def test_healthz_reports_status_release_and_host(host: Any, base_url: str, web: requests.Session) -> None:
+    response = web.get(base_url + "/healthz", timeout=10)
     assert response.status_code == 200
     data = response.json()
     assert data["status"] == "ok"
@@ -65,47 +65,46 @@ def test_healthz_reports_status_release_and_host(host: Any, base_url: str) -> No
     assert data["release"] == live_release
 
 
-def test_server_version_is_hidden(base_url: str) -> None:
-    assert requests.get(base_url + "/healthz", timeout=10).headers["Server"] == "nginx"
+def test_server_version_is_hidden(base_url: str, web: requests.Session) -> None:
+    assert web.get(base_url + "/healthz", timeout=10).headers["Server"] == "nginx"
 
 
-def test_static_is_served_by_nginx_without_uwsgi(host: Any, base_url: str) -> None:
+def test_static_is_served_by_nginx_without_uwsgi(host: Any, base_url: str, web: requests.Session) -> None:
     with host.sudo():
         host.check_output(f"systemctl stop {UNIT}")
     try:
-        css = requests.get(base_url + "/static/css/style.css", timeout=10)
+        css = web.get(base_url + "/static/css/style.css", timeout=10)
         assert css.status_code == 200
         assert "text/css" in css.headers["Content-Type"]
         assert "max-age=" in css.headers["Cache-Control"]
         assert ".site-header" in css.text
         # The app itself is down: proof the CSS did not come from it.
-        assert requests.get(base_url + "/", timeout=10).status_code == 502
+        assert web.get(base_url + "/", timeout=10).status_code == 502
     finally:
         with host.sudo():
             host.check_output(f"systemctl start {UNIT}")
-    assert wait_until(lambda: requests.get(base_url + "/healthz", timeout=5).status_code == 200)
+    assert wait_until(lambda: web.get(base_url + "/healthz", timeout=5).status_code == 200)
 
 
-def test_request_is_logged_by_nginx_and_uwsgi(host: Any, base_url: str) -> None:
+def test_request_is_logged_by_nginx_and_uwsgi(host: Any, base_url: str, web: requests.Session) -> None:
     probe = uuid.uuid4().hex
-    assert requests.get(f"{base_url}/?probe={probe}", timeout=10).status_code == 200
+    assert web.get(f"{base_url}/?probe={probe}", timeout=10).status_code == 200
     with host.sudo():
         assert wait_until(lambda: probe in host.file(NGINX_ACCESS_LOG).content_string, timeout=10)
         assert wait_until(lambda: probe in host.file(UWSGI_LOG).content_string, timeout=10)
 
 
-def test_logrotate_keeps_logging_after_rotation(host: Any, base_url: str) -> None:
+def test_logrotate_keeps_logging_after_rotation(host: Any, base_url: str, web: requests.Session) -> None:
     with host.sudo():
         for config in ("/etc/logrotate.d/nginx", "/etc/logrotate.d/flask_app-uwsgi"):
             host.check_output(f"logrotate --debug {config}")
-        requests.get(f"{base_url}/?before-rotation", timeout=10)
+        web.get(f"{base_url}/?before-rotation", timeout=10)
         host.check_output("logrotate --force /etc/logrotate.d/nginx /etc/logrotate.d/flask_app-uwsgi")
         probe = uuid.uuid4().hex
         # uWSGI reopens its log within a few seconds of the touch; keep asking until it has.
         assert wait_until(
             lambda: (
-                requests.get(f"{base_url}/?probe={probe}", timeout=5).ok
-                and probe in host.file(UWSGI_LOG).content_string
+                web.get(f"{base_url}/?probe={probe}", timeout=5).ok and probe in host.file(UWSGI_LOG).content_string
             ),
             timeout=20,
             step=1,

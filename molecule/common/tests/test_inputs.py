@@ -1,0 +1,163 @@
+"""Bad input stops site.yml before anything on the host changes, with a message naming the variable.
+
+Runs against the Debian 13 host of the unix scenario: every case is a real
+`ansible-playbook site.yml` run with one bad variable; the host's config,
+code and units must be byte-for-byte what they were, and the site must answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from support import PROJECT, playbook
+
+WATCHED = "/etc/nginx /etc/uwsgi /etc/flask_app /etc/systemd/system /srv/flask_app /var/www/flask_app"
+GOOD_SERVICE = {"name": "flask_app", "src": str(PROJECT / "app"), "port": 8080, "static_dir": "app/static"}
+ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
+
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "port out of range",
+        {"stack_services": [{**GOOD_SERVICE, "port": 70000}]},
+        ["stack_services[0] (flask_app).port", "70000"],
+    ),
+    (
+        "port not a number",
+        {"stack_services": [{**GOOD_SERVICE, "port": "eighty"}]},
+        ["port must be an integer", "eighty"],
+    ),
+    (
+        "unknown socket mode of a service",
+        {"stack_services": [{**GOOD_SERVICE, "socket_mode": "udp"}]},
+        ["socket_mode must be one of tcp, unix", "udp"],
+    ),
+    ("unknown default socket mode", {"stack_socket_mode": "fifo"}, ["stack_socket_mode", "fifo"]),
+    (
+        "route to an undefined service",
+        {"stack_routes": [*ROUTES, {"path": "/api/", "service": "api"}]},
+        ["stack_routes[2].service 'api' is not defined in stack_services"],
+    ),
+    (
+        "two services on one port",
+        {"stack_services": [GOOD_SERVICE, {**GOOD_SERVICE, "name": "api"}], "stack_socket_mode": "tcp"},
+        ["port 8080 is used by 2 services"],
+    ),
+    ("malformed service name", {"stack_services": [{**GOOD_SERVICE, "name": "Bad-Name"}]}, ["name must match"]),
+    (
+        "code directory missing",
+        {"stack_services": [{**GOOD_SERVICE, "src": "/nonexistent/app"}]},
+        ["src must be a directory on the controller", "/nonexistent/app"],
+    ),
+    (
+        "route path without slashes",
+        {"stack_routes": [{"path": "api", "service": "flask_app"}]},
+        ["path must start and end with '/'"],
+    ),
+    ("empty SECRET_KEY", {"app_secret_key": ""}, ["app_secret_key must be a string of at least 16 characters"]),
+    ("unknown pip mode", {"app_pip_mode": "carrier-pigeon"}, ["app_pip_mode must be index or offline"]),
+    (
+        "missing extra CA file",
+        {"app_pip_extra_ca_cert": "/nonexistent/ca.pem"},
+        ["app_pip_extra_ca_cert must be a file on the controller"],
+    ),
+    ("threads not a number", {"uwsgi_threads": "many"}, ["uwsgi_threads must be an integer >= 1", "many"]),
+    ("backlog above somaxconn", {"uwsgi_listen_backlog": 100000}, ["uwsgi_listen_backlog must be 16-4096"]),
+    ("nginx port zero", {"nginx_http_port": 0}, ["nginx_http_port must be a port number 1-65535"]),
+    ("unknown TLS mode", {"nginx_tls_mode": "sometimes"}, ["nginx_tls_mode must be none, provided or self_signed"]),
+    (
+        "missing certificate file",
+        {
+            "nginx_tls_mode": "provided",
+            "nginx_tls_certificate": "/nonexistent/site.crt",
+            "nginx_tls_certificate_key": "/nonexistent/site.key",
+        },
+        ["certificate is missing", "/nonexistent/site.crt"],
+    ),
+    (
+        "server name with a semicolon",
+        {"nginx_server_name": "example.com; root /"},
+        ["nginx_server_name must be host names"],
+    ),
+    (
+        "firewall source not an address",
+        {"firewall_uwsgi_allowed_sources": ["the-web-servers"]},
+        ["firewall_uwsgi_allowed_sources must be a list of IP addresses"],
+    ),
+    ("unsupported Debian release", {"stack_supported_releases": ["11"]}, ["runs Debian 13", "supported: Debian 11"]),
+]
+
+
+def fingerprint(host: Any) -> str:
+    """Names, sizes, modes and contents of everything the roles manage on the host."""
+    with host.sudo():
+        listing = host.check_output(
+            f"find {WATCHED} -xdev \\( -type f -o -type l \\) -printf '%p %s %m %l\\n' 2>/dev/null | sort; "
+            f"find {WATCHED} -xdev -type f -exec md5sum {{}} + 2>/dev/null | sort"
+        )
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def input_host(host: Any) -> Iterator[str]:
+    if not host.backend.host.endswith("-d13"):
+        pytest.skip("the input checks run on the Debian 13 host")
+    yield host.backend.host
+
+
+@pytest.mark.parametrize(("case", "extra", "fragments"), CASES, ids=[case for case, _, _ in CASES])
+def test_bad_input_fails_before_anything_changes(
+    host: Any, input_host: str, case: str, extra: dict[str, Any], fragments: list[str]
+) -> None:
+    before = fingerprint(host)
+    run = playbook("site.yml", input_host, extra)
+    assert run.returncode != 0, f"{case}: accepted\n{run.stdout[-2000:]}"
+    output = run.stdout + run.stderr
+    for fragment in fragments:
+        assert fragment in output, f"{case}: no {fragment!r} in\n{output[-3000:]}"
+    assert "changed=0" in run.stdout, run.stdout[-1500:]
+    assert fingerprint(host) == before, f"{case}: the host changed"
+
+
+def test_broken_nginx_setting_is_refused_and_the_old_config_keeps_serving(
+    host: Any, input_host: str, base_url: str, web: requests.Session, ansible_vars: dict[str, Any]
+) -> None:
+    site = "/etc/nginx/sites-available/flask_app.conf"
+    with host.sudo():
+        site_before = host.file(site).md5sum
+    run = playbook("site.yml", input_host, {"nginx_server_extra_config": "this_is_not_a_directive on;"}, "-v")
+    assert run.returncode != 0
+    assert 'unknown directive "this_is_not_a_directive"' in run.stdout + run.stderr
+    with host.sudo():
+        assert host.file(site).md5sum == site_before
+        assert host.run("nginx -t").rc == 0
+    assert web.get(base_url + "/healthz", timeout=10).status_code == 200
+    # Even verbose, the run never printed the secret key.
+    assert ansible_vars["app_secret_key"] not in run.stdout + run.stderr
+
+
+def test_example_inventory_keeps_secrets_in_vault() -> None:
+    inventory = PROJECT / "inventory" / "production"
+    vault = inventory / "group_vars" / "all" / "vault.yml"
+    assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
+    resolved = subprocess.run(
+        [
+            "ansible-inventory",
+            "-i",
+            str(inventory),
+            "--vault-password-file",
+            str(inventory / "vault-password.example"),
+            "--host",
+            "www1.example.com",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert '"vault_app_secret_key": "' in resolved
+    assert '"app_secret_key": "{{ vault_app_secret_key }}"' in resolved
+    assert not vault.stat().st_mode & 0o002
