@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from flask import Flask, Response, jsonify
 
 app = Flask(__name__)
+# Written by the deploy next to this file: the release checks compare it.
+RELEASE = (Path(__file__).resolve().parent / "RELEASE").read_text(encoding="utf-8").strip()
 
 
 def _identity() -> dict[str, str]:
-    return {"hostname": socket.gethostname(), "release": "api-fixture", "service": "api"}
+    return {"hostname": socket.gethostname(), "release": RELEASE, "service": "api"}
 
 
 @app.get("/api/info")
