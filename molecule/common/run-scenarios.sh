@@ -8,6 +8,8 @@
 set -uo pipefail
 logs=".cache/logs"
 mkdir -p "$logs"
+# Figures the tests measure (deploy times, unit exposure, requests served).
+: >"$logs/measurements.txt"
 declare -A pids started
 for scenario in "$@"; do
   molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1 &
@@ -25,6 +27,10 @@ for scenario in "$@"; do
     failed+=("$scenario")
   fi
 done
+if [[ -s "$logs/measurements.txt" ]]; then
+  echo "measured:"
+  sed 's/^/  /' "$logs/measurements.txt"
+fi
 if ((${#failed[@]})); then
   echo "failed scenarios: ${failed[*]}"
   exit 1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import APPS, SCENARIO
-from support import Load, playbook, variant
+from support import Load, playbook, record, variant
 
 API = {
     "name": "api",
@@ -57,8 +57,8 @@ def test_rolling_deploy_and_rollback_drop_no_request(
         rolled_back = playbook("rollback.yml", everyone)
         assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
         assert {release for _, release in releases(base_url)} == first
-    print(
-        f"\nrolling deploy over {len(APPS)} app servers: {seconds:.1f} s; "
+    record(
+        f"rolling deploy over {len(APPS)} app servers: {seconds:.1f} s; "
         f"{load.ok} requests during the three runs, {len(load.failures)} failed"
     )
     assert load.ok > 0

@@ -14,6 +14,15 @@ from typing import Any
 import requests
 
 PROJECT = Path(__file__).resolve().parents[3]
+MEASUREMENTS = PROJECT / ".cache" / "logs" / "measurements.txt"
+
+
+def record(line: str) -> None:
+    """Keep a measured figure: printed by the test and collected in .cache/logs/measurements.txt."""
+    print(f"\n{line}")
+    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    with MEASUREMENTS.open("a", encoding="utf-8") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
 
 class Load:

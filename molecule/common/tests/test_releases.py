@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import Load, playbook, release_of, variant
+from support import Load, playbook, record, release_of, variant
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,8 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
         rolled_back = playbook("rollback.yml", release_host)
         assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
         assert release_of(base_url) == first
-    print(
-        f"\ncode-only deploy on one host: {deploy_seconds:.1f} s; "
+    record(
+        f"code-only deploy on one host: {deploy_seconds:.1f} s; "
         f"{load.ok} requests during deploy, broken deploy and rollback, {len(load.failures)} failed"
     )
     assert load.ok > 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import record
 
 UNIT = "uwsgi-flask_app"
 MAX_EXPOSURE = 2.0
@@ -22,7 +23,7 @@ SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Polic
 def test_uwsgi_unit_exposure_is_at_most_2(host: Any) -> None:
     report = host.check_output(f"systemd-analyze security --no-pager {UNIT}.service")
     exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", report).group(1))
-    print(f"\n{host.backend.host}: {UNIT} exposure {exposure}")
+    record(f"{host.backend.host}: systemd-analyze security {UNIT}: exposure {exposure}")
     assert exposure <= MAX_EXPOSURE, report
 
 
