@@ -72,6 +72,9 @@ def tls_verify(tls_enabled: bool) -> bool:
 def web(tls_verify: bool) -> requests.Session:
     """An HTTP client for the site, as a browser would use it."""
     session = requests.Session()
+    # Only 127.0.0.1 is ever asked; the environment's CA bundle or proxy
+    # settings (REQUESTS_CA_BUNDLE overrides session.verify) must not apply.
+    session.trust_env = False
     session.verify = tls_verify
     return session
 

@@ -8,6 +8,8 @@ code and units must be byte-for-byte what they were, and the site must answer.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -144,20 +146,26 @@ def test_example_inventory_keeps_secrets_in_vault() -> None:
     inventory = PROJECT / "inventory" / "production"
     vault = inventory / "group_vars" / "all" / "vault.yml"
     assert vault.read_text(encoding="utf-8").startswith("$ANSIBLE_VAULT;")
-    resolved = subprocess.run(
-        [
-            "ansible-inventory",
-            "-i",
-            str(inventory),
-            "--vault-password-file",
-            str(inventory / "vault-password.example"),
-            "--host",
-            "www1.example.com",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert '"vault_app_secret_key": "' in resolved
-    assert '"app_secret_key": "{{ vault_app_secret_key }}"' in resolved
-    assert not vault.stat().st_mode & 0o002
+    assert "vault_app_secret_key" not in vault.read_text(encoding="utf-8")
+    resolved = json.loads(
+        subprocess.run(
+            [
+                "ansible-inventory",
+                "-i",
+                str(inventory),
+                "--vault-password-file",
+                str(inventory / "vault-password.example"),
+                "--host",
+                "www1.example.com",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg")},
+        ).stdout
+    )
+    secret = resolved["vault_app_secret_key"]
+    assert len(secret) >= 16
+    # The plain variable only points into the vault.
+    assert resolved["app_secret_key"] in ("{{ vault_app_secret_key }}", secret)
+    assert secret not in (inventory / "group_vars" / "all" / "main.yml").read_text(encoding="utf-8")
