@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections import Counter
 from typing import Any
@@ -22,7 +23,7 @@ def _connect(client: Any, target: str, port: int) -> int:
         "except OSError as error:\n"
         "    print(error); sys.exit(1)\n"
     )
-    return client.run(f"python3 -c {code!r}").rc
+    return client.run(f"python3 -c {shlex.quote(code)}").rc
 
 
 def test_responses_alternate_between_app_hosts(base_url: str) -> None:
