@@ -106,8 +106,8 @@ def fingerprint(host: Any) -> str:
 
 @pytest.fixture(scope="module")
 def input_host(host: Any) -> Iterator[str]:
-    if not host.backend.host.endswith("-d13"):
-        pytest.skip("the input checks run on the Debian 13 host")
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "unix" or not host.backend.host.endswith("-d13"):
+        pytest.skip("the input checks run on the Debian 13 host of the unix scenario")
     yield host.backend.host
 
 
@@ -167,5 +167,5 @@ def test_example_inventory_keeps_secrets_in_vault() -> None:
     secret = resolved["vault_app_secret_key"]
     assert len(secret) >= 16
     # The plain variable only points into the vault.
-    assert resolved["app_secret_key"] in ("{{ vault_app_secret_key }}", secret)
+    assert resolved["app_secret_key"] == secret or "vault_app_secret_key" in resolved["app_secret_key"]
     assert secret not in (inventory / "group_vars" / "all" / "main.yml").read_text(encoding="utf-8")
