@@ -39,6 +39,11 @@ class Load:
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
         session = requests.Session()
+        session.trust_env = False
+        # A connection per request: an idle keep-alive connection that a reloading nginx
+        # closes is retried by browsers (RFC 9112, 9.3.1) but not by requests; a new
+        # connection each time counts what the server itself refuses or drops.
+        session.headers["Connection"] = "close"
         while not self._stop.is_set() and time.monotonic() < deadline and self.ok < self.max_requests:
             try:
                 response = session.get(self.url, timeout=10)
