@@ -161,6 +161,9 @@ def test_example_inventory_keeps_secrets_in_vault() -> None:
             capture_output=True,
             text=True,
             check=True,
+            # From the inventory's own directory: ansible-inventory also reads
+            # group_vars/ next to the working directory (the scenario's, here).
+            cwd=inventory,
             # As a user runs it: without the test runner's ANSIBLE_*/MOLECULE_* settings
             # (molecule's inventory variables would otherwise leak in).
             env={
