@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule calls ansible-playbook and friends by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv images demo demo-destroy test unit lint role-docs molecule clean
+.PHONY: help venv images demo demo-destroy status test unit lint role-docs molecule clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ demo: venv  ## Deploy the stack to a local systemd container and print its URL
 	$(BIN)/molecule converge -s demo
 	@echo; echo "flask_app demo is up: http://127.0.0.1:$${FLASK_APP_DEMO_PORT:-8000}/"; \
 	 echo "Tear it down with: make demo-destroy"
+
+status: venv  ## Health report of the demo host (playbooks/status.yml, read-only)
+	$(BIN)/molecule side-effect -s demo
 
 demo-destroy: venv  ## Remove the demo container
 	$(BIN)/molecule destroy -s demo

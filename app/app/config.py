@@ -38,4 +38,6 @@ def load_config(environ: Mapping[str, str], app_root: Path) -> dict[str, Any]:
         "RELEASE": read_release(environ, app_root),
         "SERVICE_NAME": environ.get("APP_SERVICE_NAME", "flask_app"),
         "SEND_FILE_MAX_AGE_DEFAULT": int(environ.get("APP_STATIC_MAX_AGE", "3600")),
+        # Requests at least this slow are logged as "SLOW request" with their id.
+        "SLOW_REQUEST_MS": int(environ.get("APP_SLOW_REQUEST_MS", "1000")),
     }

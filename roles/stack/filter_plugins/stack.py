@@ -191,6 +191,7 @@ def resolve_services(
                 "venv": f"{service_dir}/venvs/{requirements_digest}-py{python_version}",
                 "unit": f"uwsgi-{name}",
                 "socket_path": f"/run/{name}/uwsgi.sock",
+                "stats_socket": f"/run/{name}/stats.sock",
             }
         )
         resolved.append(item)

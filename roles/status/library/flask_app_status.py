@@ -1,0 +1,241 @@
+#!/usr/bin/python
+"""Read-only health report of one flask_app host, in one round trip."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: flask_app_status
+short_description: Report the health of a flask_app host (read-only)
+description:
+  - Reads systemd, the uWSGI stats socket of each service, nginx stub_status,
+    the recent access log and the disk used by releases and logs. Changes nothing.
+options:
+  services:
+    description: Services of this host, as the stack role resolved them (name, unit, dir, stats_socket).
+    type: list
+    elements: dict
+    default: []
+  nginx:
+    description: Whether this host runs the nginx front end.
+    type: bool
+    default: false
+  stub_status_url:
+    description: URL of nginx stub_status; empty to skip.
+    type: str
+    default: ""
+  access_log:
+    description: nginx access log of the site (main or json lines).
+    type: path
+    default: ""
+  window_minutes:
+    description: How far back the access log counts as recent.
+    type: int
+    default: 15
+  disk_paths:
+    description: Directories whose disk use is reported (releases, logs).
+    type: list
+    elements: path
+    default: []
+author: flask_app
+"""
+
+EXAMPLES = r"""
+- name: Read the health of this host
+  flask_app_status:
+    services: "{{ stack_resolved_services }}"
+    nginx: true
+    stub_status_url: http://127.0.0.1:8090/stub_status
+    access_log: /var/log/nginx/flask_app.access.log
+    disk_paths: [/srv/flask_app, /var/log/nginx, /var/log/uwsgi]
+"""
+
+RETURN = r"""
+services:
+  description: Per service - unit state, live release, workers busy/idle, requests, respawns, harakiri kills.
+  type: list
+  returned: always
+nginx:
+  description: nginx unit state, stub_status counters, recent requests and 5xx.
+  type: dict
+  returned: always
+disk:
+  description: Bytes used under each of disk_paths.
+  type: dict
+  returned: always
+problems:
+  description: What is unhealthy on this host, one sentence each; empty when healthy.
+  type: list
+  returned: always
+warnings_:
+  description: Worth a look but not a failure (all workers busy, recent 5xx).
+  type: list
+  returned: always
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+MAIN_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) ')
+TAIL_BYTES = 4 * 1024 * 1024
+
+
+def unit_state(unit: str) -> str:
+    result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or "unknown"
+
+
+def read_stats(path: str) -> dict[str, Any] | None:
+    """The uWSGI stats server sends its JSON on connect, then closes."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(5)
+            conn.connect(path)
+            chunks = []
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        return json.loads(b"".join(chunks))
+    except (OSError, ValueError):
+        return None
+
+
+def service_report(service: dict[str, Any]) -> dict[str, Any]:
+    current = os.path.join(service["dir"], "current")
+    report: dict[str, Any] = {
+        "name": service["name"],
+        "unit": service["unit"],
+        "state": unit_state(service["unit"]),
+        "release": os.path.basename(os.path.realpath(current)) if os.path.islink(current) else None,
+        "stats": False,
+    }
+    stats = read_stats(service["stats_socket"])
+    if stats:
+        workers = stats.get("workers", [])
+        report.update(
+            stats=True,
+            workers=len(workers),
+            busy=sum(1 for w in workers if w.get("status") == "busy"),
+            idle=sum(1 for w in workers if w.get("status") == "idle"),
+            requests=sum(w.get("requests", 0) for w in workers),
+            requests_per_worker=[w.get("requests", 0) for w in workers],
+            exceptions=sum(w.get("exceptions", 0) for w in workers),
+            respawns=sum(w.get("respawn_count", 0) for w in workers),
+            harakiri=sum(w.get("harakiri_count", 0) for w in workers),
+            rss_mb=round(sum(w.get("rss", 0) for w in workers) / 1048576),
+            listen_queue=stats.get("listen_queue", 0),
+            listen_queue_errors=stats.get("listen_queue_errors", 0),
+        )
+    return report
+
+
+def stub_status(url: str) -> dict[str, int] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+    except (OSError, ValueError):
+        return None
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    if len(numbers) < 7:
+        return None
+    keys = ["active", "accepts", "handled", "requests", "reading", "writing", "waiting"]
+    return dict(zip(keys, numbers[:7], strict=True))
+
+
+def line_time_status(line: str) -> tuple[datetime, int] | None:
+    """Time and status of an access log line, main or JSON format."""
+    if line.startswith("{"):
+        try:
+            entry = json.loads(line)
+            return datetime.fromisoformat(entry["time"]), int(entry["status"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    match = MAIN_LINE.search(line)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z"), int(match["status"])
+    except ValueError:
+        return None
+
+
+def recent_requests(path: str, minutes: int) -> dict[str, int]:
+    counts = {"requests": 0, "errors_5xx": 0}
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, os.path.getsize(path) - TAIL_BYTES))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return counts
+    since = datetime.now(UTC) - timedelta(minutes=minutes)
+    for line in lines:
+        parsed = line_time_status(line)
+        if parsed and parsed[0] >= since:
+            counts["requests"] += 1
+            counts["errors_5xx"] += parsed[1] >= 500
+    return counts
+
+
+def disk_used(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "services": {"type": "list", "elements": "dict", "default": []},
+            "nginx": {"type": "bool", "default": False},
+            "stub_status_url": {"type": "str", "default": ""},
+            "access_log": {"type": "path", "default": ""},
+            "window_minutes": {"type": "int", "default": 15},
+            "disk_paths": {"type": "list", "elements": "path", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems: list[str] = []
+    # Worth a look, not a failure: saturation and recent 5xx.
+    warnings: list[str] = []
+    services = [service_report(service) for service in params["services"]]
+    for service in services:
+        if service["state"] != "active":
+            problems.append(f"service {service['name']} ({service['unit']}) is {service['state']}")
+        elif not service["stats"]:
+            problems.append(f"service {service['name']}: no answer on its uWSGI stats socket")
+        elif service["busy"] == service["workers"]:
+            warnings.append(f"service {service['name']}: all {service['workers']} workers busy")
+    nginx: dict[str, Any] = {}
+    if params["nginx"]:
+        nginx["state"] = unit_state("nginx")
+        if nginx["state"] != "active":
+            problems.append(f"nginx is {nginx['state']}")
+        if params["stub_status_url"]:
+            nginx["stub_status"] = stub_status(params["stub_status_url"])
+            if nginx["stub_status"] is None and nginx["state"] == "active":
+                problems.append(f"nginx stub_status does not answer at {params['stub_status_url']}")
+        if params["access_log"]:
+            nginx.update(recent_requests(params["access_log"], params["window_minutes"]))
+            if nginx["errors_5xx"]:
+                warnings.append(
+                    f"nginx answered {nginx['errors_5xx']} of {nginx['requests']} requests with 5xx"
+                    f" in the last {params['window_minutes']} minutes"
+                )
+    disk = {path: disk_used(path) for path in params["disk_paths"] if os.path.isdir(path)}
+    module.exit_json(changed=False, services=services, nginx=nginx, disk=disk, problems=problems, warnings_=warnings)
+
+
+if __name__ == "__main__":
+    main()
