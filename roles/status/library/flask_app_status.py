@@ -3,6 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
 DOCUMENTATION = r"""
 module: flask_app_status
 short_description: Report the health of a flask_app host (read-only)
@@ -72,16 +84,6 @@ warnings_:
   returned: always
 """
 
-import json
-import os
-import re
-import socket
-import subprocess
-import urllib.request
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
 
 MAIN_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) ')
 TAIL_BYTES = 4 * 1024 * 1024
@@ -186,10 +188,9 @@ def disk_used(path: str) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            # A file rotated away while we walk is simply not counted.
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
     return total
 
 
