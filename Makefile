@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule calls ansible-playbook and friends by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv images demo demo-destroy status test unit lint role-docs molecule clean
+.PHONY: help venv images demo demo-destroy status bench test unit lint role-docs molecule clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ demo-destroy: venv  ## Remove the demo container
 	$(BIN)/molecule destroy -s demo
 
 unit: venv  ## App unit tests and controller-side filter tests
-	$(BIN)/pytest -q -p no:cacheprovider app/tests roles/stack/tests roles/app/tests
+	$(BIN)/pytest -q -p no:cacheprovider app/tests roles/stack/tests roles/app/tests roles/status/tests
 
 lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/yamllint --strict .
@@ -61,6 +61,11 @@ role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 
 molecule: venv images  ## Every molecule scenario, side by side (Debian 12 and 13 hosts in each single-host one)
 	bash molecule/common/run-scenarios.sh $(SCENARIOS)
+
+bench: venv  ## Benchmark against nginx alone, the seed's uWSGI and gunicorn (docs/performance.md); not part of test
+	@command -v wrk >/dev/null && command -v nsenter >/dev/null || { echo "make bench needs wrk and nsenter: apt-get install wrk util-linux"; exit 1; }
+	@$(MAKE) --no-print-directory images RELEASES=$${FLASK_APP_DEBIAN:-13}
+	$(BIN)/python molecule/bench/bench.py $(BENCH_ARGS)
 
 test: lint unit molecule  ## Everything: lint, unit tests, molecule scenarios
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 import struct
 import sys
@@ -110,3 +111,35 @@ def test_probe_reports_errors_and_refusals(capsys: pytest.CaptureFixture[str]) -
     free.close()
     assert uwsgi_probe.main(["probe", f"127.0.0.1:{port}", "/healthz"]) == 1
     assert "503 busy" in capsys.readouterr().out
+
+
+def _stats_server(path: Path, payload: dict[str, object]) -> threading.Thread:
+    """A stand-in for uWSGI's stats server: JSON on connect, once per connection."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(4)
+
+    def serve() -> None:
+        with server:
+            for _ in range(2):
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(json.dumps(payload).encode())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_chain_reload_is_done_only_when_every_worker_is_new_and_accepting(tmp_path: Path) -> None:
+    stats = tmp_path / "stats.sock"
+    _stats_server(
+        stats, {"workers": [{"pid": 11, "accepting": 1}, {"pid": 2, "accepting": 1}, {"pid": 12, "accepting": 0}]}
+    )
+    assert uwsgi_probe.old_workers_left(str(stats), {1, 2}) == [2, 12]
+    assert uwsgi_probe.old_workers_left(str(stats), {1, 3}) == [12]
+
+
+def test_without_a_stats_server_there_is_nothing_to_wait_for(tmp_path: Path) -> None:
+    assert uwsgi_probe.old_workers_left(str(tmp_path / "none.sock"), {1}) == []
+    assert uwsgi_probe.workers(str(tmp_path / "none.sock")) is None

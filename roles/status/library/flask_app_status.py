@@ -90,7 +90,10 @@ TAIL_BYTES = 4 * 1024 * 1024
 
 
 def unit_state(unit: str) -> str:
-    result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True, check=False)
+    except OSError:
+        return "unknown"
     return result.stdout.strip() or "unknown"
 
 

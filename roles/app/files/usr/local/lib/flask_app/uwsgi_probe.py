@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """GET a path from a live uWSGI socket over the uwsgi protocol: a health check without nginx.
 
-usage: uwsgi_probe.py ADDRESS PATH [TIMEOUT]
+usage: uwsgi_probe.py ADDRESS PATH [TIMEOUT] [--stats=SOCKET --replaced=PID,PID...]
+       uwsgi_probe.py --workers SOCKET
   ADDRESS is HOST:PORT or the path of a unix socket.
 
 Prints the HTTP status code and the body, and exits 0 on 200, 1 otherwise.
+With --stats and --replaced (the worker pids before a chain reload), it also
+waits for every worker to be a new one that accepts requests: until then some
+workers still serve the old release. --workers prints the current worker pids.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import sys
@@ -57,10 +62,43 @@ def request(address: str, path: str, timeout: float = 5.0) -> tuple[int, str]:
     return int(status_line.split()[1]), body.decode(errors="replace")
 
 
+def workers(stats_socket: str) -> list[dict[str, int]] | None:
+    """Workers from the uWSGI stats server (JSON on connect); None when it does not answer."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(5)
+            conn.connect(stats_socket)
+            chunks = []
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        return json.loads(b"".join(chunks))["workers"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def old_workers_left(stats_socket: str, replaced: set[int]) -> list[int]:
+    """Pids of workers that are not yet replaced, or not yet accepting requests."""
+    current = workers(stats_socket)
+    if current is None:  # no stats server (a unit from before it existed): nothing to wait for
+        return []
+    return [w["pid"] for w in current if w["pid"] in replaced or not w.get("accepting", 1)]
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--workers":
+        print(",".join(str(w["pid"]) for w in workers(argv[2]) or []))
+        return 0
+    options = dict(arg[2:].split("=", 1) for arg in argv if arg.startswith("--") and "=" in arg)
+    argv = [arg for arg in argv if not arg.startswith("--")]
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
+    if options.get("stats"):
+        replaced = {int(pid) for pid in options.get("replaced", "").split(",") if pid}
+        waiting = old_workers_left(options["stats"], replaced)
+        if waiting:
+            print(f"000 workers {waiting} not replaced or not accepting yet")
+            return 1
     try:
         code, body = request(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 5.0)
     except (OSError, ValueError, IndexError) as error:

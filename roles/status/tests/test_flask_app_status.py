@@ -1,0 +1,68 @@
+"""The status module's log parsing and stats reading, without a host."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "library"))
+
+import flask_app_status as status
+
+
+def _now(fmt: str) -> str:
+    return datetime.now(UTC).strftime(fmt)
+
+
+def test_main_and_json_lines_are_parsed(tmp_path: Path) -> None:
+    old = (datetime.now(UTC) - timedelta(hours=2)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    now = _now("%d/%b/%Y:%H:%M:%S +0000")
+    log = tmp_path / "access.log"
+    log.write_text(
+        f'10.0.0.1 - - [{old}] "GET / HTTP/1.1" 502 10 "-" "x" rt=0.1 urt=0.1 ua=a us=502 rid=1\n'
+        f'10.0.0.1 - - [{now}] "GET / HTTP/1.1" 200 10 "-" "x" rt=0.1 urt=0.1 ua=a us=200 rid=2\n'
+        f'10.0.0.1 - - [{now}] "GET /x HTTP/1.1" 503 10 "-" "x" rt=0.1 urt=0.1 ua=a us=503 rid=3\n'
+        + json.dumps({"time": datetime.now(UTC).isoformat(), "status": 500})
+        + "\nnot a log line\n",
+        encoding="utf-8",
+    )
+    assert status.recent_requests(str(log), 15) == {"requests": 3, "errors_5xx": 2}
+
+
+def test_missing_log_counts_nothing(tmp_path: Path) -> None:
+    assert status.recent_requests(str(tmp_path / "none.log"), 15) == {"requests": 0, "errors_5xx": 0}
+
+
+def test_stats_socket_is_read_to_the_end(tmp_path: Path) -> None:
+    path = str(tmp_path / "stats.sock")
+    payload = {"workers": [{"status": "idle", "requests": 3}, {"status": "busy", "requests": 4}]}
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        conn.sendall(json.dumps(payload).encode())
+        conn.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    report = status.service_report(
+        {"name": "svc", "unit": "uwsgi-svc-that-does-not-exist", "dir": str(tmp_path), "stats_socket": path}
+    )
+    thread.join(5)
+    server.close()
+    assert report["busy"] == 1 and report["idle"] == 1 and report["requests"] == 7
+    assert report["requests_per_worker"] == [3, 4]
+    assert report["release"] is None
+
+
+def test_unanswered_stats_socket_is_reported_as_such(tmp_path: Path) -> None:
+    report = status.service_report(
+        {"name": "svc", "unit": "uwsgi-svc", "dir": str(tmp_path), "stats_socket": str(tmp_path / "none.sock")}
+    )
+    assert report["stats"] is False
