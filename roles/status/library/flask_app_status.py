@@ -131,7 +131,8 @@ def service_report(service: dict[str, Any]) -> dict[str, Any]:
             requests=sum(w.get("requests", 0) for w in workers),
             requests_per_worker=[w.get("requests", 0) for w in workers],
             exceptions=sum(w.get("exceptions", 0) for w in workers),
-            respawns=sum(w.get("respawn_count", 0) for w in workers),
+            # Every spawn counts, the first included: restarts are the ones after it.
+            respawns=sum(max(0, w.get("respawn_count", 1) - 1) for w in workers),
             harakiri=sum(w.get("harakiri_count", 0) for w in workers),
             rss_mb=round(sum(w.get("rss", 0) for w in workers) / 1048576),
             listen_queue=stats.get("listen_queue", 0),

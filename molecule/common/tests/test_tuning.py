@@ -1,0 +1,34 @@
+"""The serving defaults of docs/performance.md, as rendered on the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+SERVICE = "flask_app"
+
+
+def test_static_files_are_gzipped_and_versioned_ones_cached_for_a_year(base_url: str, web: requests.Session) -> None:
+    page = web.get(base_url + "/", timeout=10).text
+    assert "/static/css/style.css?v=" in page, "the page does not version its assets"
+    versioned = web.get(base_url + "/static/css/style.css?v=abc123", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert versioned.status_code == 200
+    assert versioned.headers["Content-Encoding"] == "gzip"
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = web.get(base_url + "/static/js/app.js", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert plain.headers["Content-Encoding"] == "gzip"
+    assert plain.headers["Cache-Control"] == "public, max-age=86400"
+
+
+def test_workers_and_backlog_follow_the_host(host: Any) -> None:
+    cpus = int(host.check_output("nproc"))
+    somaxconn = int(host.check_output("cat /proc/sys/net/core/somaxconn"))
+    with host.sudo():
+        ini = host.file(f"/etc/uwsgi/{SERVICE}/app.ini").content_string
+    settings = dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line and not line.startswith(";"))
+    assert int(settings["processes"]) == max(2, 2 * cpus)
+    assert int(settings["listen"]) == min(1024, somaxconn)
+    with host.sudo():
+        nginx = host.file("/etc/nginx/nginx.conf").content_string
+    assert "worker_processes auto;" in nginx
