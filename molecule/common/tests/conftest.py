@@ -81,7 +81,9 @@ def web(tls_verify: bool) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def socket_mode(ansible_vars: dict[str, Any]) -> str:
-    return str(ansible_vars.get("stack_socket_mode", "tcp"))
+    mode = str(ansible_vars.get("stack_socket_mode", "auto"))
+    # These scenarios are single hosts: "auto" is a unix socket there.
+    return "unix" if mode == "auto" else mode
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 30.0, step: float = 0.5) -> bool:

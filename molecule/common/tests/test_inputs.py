@@ -36,7 +36,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "unknown socket mode of a service",
         {"stack_services": [{**GOOD_SERVICE, "socket_mode": "udp"}]},
-        ["socket_mode must be one of tcp, unix", "udp"],
+        ["socket_mode must be one of auto, tcp, unix", "udp"],
     ),
     ("unknown default socket mode", {"stack_socket_mode": "fifo"}, ["stack_socket_mode", "fifo"]),
     (

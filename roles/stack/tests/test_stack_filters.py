@@ -42,7 +42,7 @@ def test_valid_input_has_no_errors(src: str) -> None:
         ({"port": "8080"}, "port must be an integer"),
         ({"port": True}, "port must be an integer"),
         ({"name": "Bad-Name"}, "name must match"),
-        ({"socket_mode": "udp"}, "socket_mode must be one of tcp, unix"),
+        ({"socket_mode": "udp"}, "socket_mode must be one of auto, tcp, unix"),
         ({"src": "/does/not/exist"}, "src must be a directory"),
         ({"module": "run"}, "module must look like"),
         ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
@@ -91,7 +91,7 @@ def test_static_route_needs_a_static_dir(src: str) -> None:
 
 def test_unknown_default_socket_mode_is_refused(src: str) -> None:
     assert stack.check_services([service(src)], ROUTES, "fifo") == [
-        "stack_socket_mode must be one of tcp, unix, got 'fifo'"
+        "stack_socket_mode must be one of auto, tcp, unix, got 'fifo'"
     ]
 
 
@@ -124,6 +124,26 @@ def test_explicit_release_id_is_kept(src: str) -> None:
     [resolved] = stack.resolve_services([service(src)], "2026-11-26.1", "/srv/x", "unix", "3.11")
     assert resolved["release"] == "2026-11-26.1"
     assert resolved["socket_mode"] == "unix"
+
+
+@pytest.mark.parametrize(
+    ("default_mode", "explicit", "all_in_one", "expected"),
+    [
+        ("auto", None, True, "unix"),
+        ("auto", None, False, "tcp"),
+        ("auto", "tcp", True, "tcp"),
+        ("tcp", "auto", True, "unix"),
+        ("tcp", None, True, "tcp"),
+        ("unix", None, False, "unix"),
+    ],
+)
+def test_auto_socket_mode_is_unix_only_where_one_host_is_the_whole_stack(
+    src: str, default_mode: str, explicit: str | None, all_in_one: bool, expected: str
+) -> None:
+    declared = service(src) | ({"socket_mode": explicit} if explicit else {})
+    [resolved] = stack.resolve_services([declared], "auto", "/srv/x", default_mode, "3.13", all_in_one)
+    assert resolved["socket_mode"] == expected
+    assert stack.check_services([declared], [{"path": "/", "service": "web"}], default_mode) == []
 
 
 def test_release_archive_is_reproducible_and_leaves_caches_out(
