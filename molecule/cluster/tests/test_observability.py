@@ -14,7 +14,6 @@ from conftest import APPS, WEB
 from support import playbook, record
 
 ACCESS_LOG = "/var/log/nginx/flask_app.access.log"
-UWSGI_LOG = "/var/log/uwsgi/flask_app.log"
 UNIT = "uwsgi-flask_app"
 
 
@@ -57,11 +56,15 @@ def test_request_id_is_on_the_web_host_and_exactly_the_app_host_that_served_it(
         upstream = re.search(r" ua=(\S+):\d+ ", front[0])
         assert upstream, front[0]
         expected = addresses[upstream.group(1)]
-        found = {name for name, host in apps.items() if _grep(host, "/var/log/uwsgi/api.log", f"id={request_id} ")}
+        lines = {name: _grep(host, "/var/log/uwsgi/api.log", f"id={request_id} ") for name, host in apps.items()}
+        found = {name for name, matched in lines.items() if matched}
         assert found == {expected}, (request_id, front[0], found)
         assert response.json()["hostname"] == expected
         served_by.add(expected)
-    record(f"request id {request_id}: web1 access log: {front[0]}")
+    record(
+        f"request id {request_id}:\n  web1 {ACCESS_LOG}: {front[0]}\n"
+        f"  {expected} /var/log/uwsgi/api.log: {lines[expected][0]}"
+    )
     assert served_by == set(APPS)
 
 
