@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import APPS, WEB
-from support import playbook, record
+from support import fetch_inside, playbook, record
 
 ACCESS_LOG = "/var/log/nginx/flask_app.access.log"
 UNIT = "uwsgi-flask_app"
@@ -20,19 +20,6 @@ UNIT = "uwsgi-flask_app"
 def _address(host: Any) -> str:
     """The host's address on the cluster network."""
     return host.check_output("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1")
-
-
-def _fetch(client: Any, url: str) -> tuple[int, str]:
-    """HTTP GET from inside `client`: (0, body) or (1, error)."""
-    code = (
-        "import sys, urllib.request\n"
-        "try:\n"
-        f"    print(urllib.request.urlopen({url!r}, timeout=5).read().decode())\n"
-        "except OSError as error:\n"
-        "    print(error); sys.exit(1)\n"
-    )
-    result = client.run(f"python3 -c {shlex.quote(code)}")
-    return result.rc, result.stdout + result.stderr
 
 
 def _grep(host: Any, path: str, needle: str) -> list[str]:
@@ -71,17 +58,17 @@ def test_request_id_is_on_the_web_host_and_exactly_the_app_host_that_served_it(
 def test_exporters_answer_the_monitoring_host_only(web: Any, apps: dict[str, Any]) -> None:
     monitor, outsider = apps[APPS[0]], apps[APPS[1]]
     web_address, app2_address = _address(web), _address(outsider)
-    rc, body = _fetch(monitor, f"http://{web_address}:9113/metrics")
+    rc, body = fetch_inside(monitor, f"http://{web_address}:9113/metrics")
     assert rc == 0, body
     assert re.search(r"^nginx_connections_active \d+", body, re.MULTILINE), body[:500]
     assert re.search(r"^nginx_up 1", body, re.MULTILINE)
-    rc, body = _fetch(monitor, f"http://{app2_address}:9100/metrics")
+    rc, body = fetch_inside(monitor, f"http://{app2_address}:9100/metrics")
     assert rc == 0, body
     assert re.search(r"^node_load1 ", body, re.MULTILINE)
     assert re.search(r"^node_memory_MemAvailable_bytes ", body, re.MULTILINE)
     # app2 is not in monitoring_allowed_sources: refused on both exporters.
     for target in (f"http://{web_address}:9113/metrics", f"http://{_address(monitor)}:9100/metrics"):
-        rc, body = _fetch(outsider, target)
+        rc, body = fetch_inside(outsider, target)
         assert rc != 0 and "refused" in body.lower(), (target, body)
 
 

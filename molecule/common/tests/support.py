@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -78,6 +79,20 @@ def playbook(
     command += list(options)
     env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """GET `url` from inside a test host (no curl on a minimal Debian): (0, headers and body) or (1, the error)."""
+    code = (
+        "import sys, urllib.request\n"
+        "try:\n"
+        f"    r = urllib.request.urlopen(urllib.request.Request({url!r}, headers={headers or {}!r}), timeout=5)\n"
+        "    print(r.status); print(dict(r.headers)); print(r.read().decode())\n"
+        "except OSError as error:\n"
+        "    print(error); sys.exit(1)\n"
+    )
+    result = host.run(f"python3 -c {shlex.quote(code)}")
+    return result.rc, result.stdout + result.stderr
 
 
 def release_of(base_url: str) -> str:

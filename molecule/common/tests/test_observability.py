@@ -15,19 +15,13 @@ from typing import Any
 import pytest
 import requests
 from conftest import wait_until
+from support import fetch_inside
 
 SERVICE = "flask_app"
 UWSGI_LOG = f"/var/log/uwsgi/{SERVICE}.log"
 NGINX_ACCESS_LOG = f"/var/log/nginx/{SERVICE}.access.log"
 STATS_SOCKET = f"/run/{SERVICE}/stats.sock"
 STUB_STATUS = "http://127.0.0.1:8090/stub_status"
-
-# GET a URL inside the host (no curl in a minimal Debian) and print status, headers, body.
-FETCH = (
-    "python3 -c 'import sys, urllib.request as u; r = u.urlopen(u.Request(sys.argv[1], headers=dict("
-    'h.split(": ", 1) for h in sys.argv[2:])), timeout=10); '
-    "print(r.status); print(dict(r.headers)); print(r.read().decode())' "
-)
 
 
 def log_lines(host: Any, path: str, needle: str) -> list[str]:
@@ -54,12 +48,12 @@ def test_untrusted_request_id_is_replaced_and_found_in_both_logs(
     assert re.search(r" ms=\d+ worker=\d+ ", uwsgi_line), uwsgi_line
 
 
-def test_trusted_source_keeps_its_request_id(host: Any) -> None:
-    sent = f"trusted-{uuid.uuid4().hex}"
-    scheme = "https" if host.socket("tcp://0.0.0.0:443").is_listening else "http"
-    if scheme == "https":
+def test_trusted_source_keeps_its_request_id(host: Any, tls_enabled: bool) -> None:
+    if tls_enabled:
         pytest.skip("checked over plain HTTP on loopback in the scenarios without TLS")
-    out = host.check_output(FETCH + f"http://127.0.0.1/api/info 'X-Request-ID: {sent}'")
+    sent = f"trusted-{uuid.uuid4().hex}"
+    rc, out = fetch_inside(host, "http://127.0.0.1/api/info", {"X-Request-ID": sent})
+    assert rc == 0, out
     assert f"'X-Request-ID': '{sent}'" in out
     assert wait_until(lambda: bool(log_lines(host, UWSGI_LOG, f"id={sent} ")), timeout=10)
 
@@ -91,7 +85,8 @@ def test_access_log_format(host: Any, ansible_vars: dict[str, Any], base_url: st
 
 
 def test_stub_status_answers_on_the_host_only(host: Any, base_url: str, web: requests.Session) -> None:
-    out = host.check_output(FETCH + STUB_STATUS)
+    rc, out = fetch_inside(host, STUB_STATUS)
+    assert rc == 0, out
     assert "Active connections:" in out
     assert not host.socket("tcp://0.0.0.0:8090").is_listening
     public = web.get(base_url + "/stub_status", timeout=10)
