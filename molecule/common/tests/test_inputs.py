@@ -90,6 +90,37 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"firewall_uwsgi_allowed_sources": ["the-web-servers"]},
         ["firewall_uwsgi_allowed_sources must be a list of IP addresses"],
     ),
+    ("unknown access log format", {"nginx_access_log_format": "xml"}, ["nginx_access_log_format must be main or json"]),
+    (
+        "access log buffer not a size",
+        {"nginx_access_log_buffer": "lots"},
+        ["nginx_access_log_buffer must be an nginx size"],
+    ),
+    (
+        "request id source not an address",
+        {"nginx_request_id_trusted_sources": ["the-load-balancer"]},
+        ["nginx_request_id_trusted_sources must be a list of addresses or CIDR blocks", "the-load-balancer"],
+    ),
+    (
+        "stub_status listener without a port",
+        {"nginx_stub_status_listen": "localhost"},
+        ["nginx_stub_status_listen must be IPV4-ADDRESS:PORT", "localhost"],
+    ),
+    (
+        "exporter open to nobody in particular",
+        {"monitoring_node_exporter": True, "monitoring_listen_address": "10.0.0.5"},
+        ["An exporter is on but monitoring_allowed_sources is empty"],
+    ),
+    (
+        "nginx exporter without stub_status",
+        {"monitoring_nginx_exporter": True, "monitoring_listen_address": "127.0.0.1", "nginx_stub_status_listen": ""},
+        ["monitoring_nginx_exporter needs nginx_stub_status_listen"],
+    ),
+    (
+        "monitoring source not an address",
+        {"monitoring_allowed_sources": ["prometheus.example.com"]},
+        ["monitoring_allowed_sources must be a list of IP addresses or networks", "prometheus.example.com"],
+    ),
     ("unsupported Debian release", {"stack_supported_releases": ["11"]}, ["runs Debian 13", "supported: Debian 11"]),
 ]
 
