@@ -9,6 +9,9 @@ Prints the HTTP status code and the body, and exits 0 on 200, 1 otherwise.
 With --stats and --replaced (the worker pids before a chain reload), it also
 waits for every worker to be a new one that accepts requests: until then some
 workers still serve the old release. --workers prints the current worker pids.
+With --stats, the socket the running master reports it is bound to wins over
+ADDRESS: a reload keeps the master's sockets, so while a changed socket
+setting waits for its restart the live service is still on the old one.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import json
 import socket
 import struct
 import sys
+from typing import Any
+
+# Printed when the running master listens elsewhere than ADDRESS: the uwsgi
+# role then restarts the service onto the configured socket.
+MOVED = "socket moved, restart needed"
 
 
 def packet(path: str) -> bytes:
@@ -62,8 +70,8 @@ def request(address: str, path: str, timeout: float = 5.0) -> tuple[int, str]:
     return int(status_line.split()[1]), body.decode(errors="replace")
 
 
-def workers(stats_socket: str) -> list[dict[str, int]] | None:
-    """Workers from the uWSGI stats server (JSON on connect); None when it does not answer."""
+def stats(stats_socket: str) -> dict[str, Any] | None:
+    """The uWSGI stats server's JSON document (sent on connect); None when it does not answer."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(5)
@@ -71,9 +79,29 @@ def workers(stats_socket: str) -> list[dict[str, int]] | None:
             chunks = []
             while chunk := conn.recv(65536):
                 chunks.append(chunk)
-        return json.loads(b"".join(chunks))["workers"]
-    except (OSError, ValueError, KeyError):
+        document = json.loads(b"".join(chunks))
+    except (OSError, ValueError):
         return None
+    return document if isinstance(document, dict) else None
+
+
+def workers(stats_socket: str) -> list[dict[str, int]] | None:
+    """Workers from the uWSGI stats server; None when it does not answer."""
+    document = stats(stats_socket)
+    return document.get("workers") if document else None
+
+
+def bound_address(stats_socket: str) -> str | None:
+    """The first uwsgi socket the running master is bound to, as ADDRESS; None if unknown."""
+    document = stats(stats_socket) or {}
+    names = [s.get("name", "") for s in document.get("sockets", []) if s.get("proto", "uwsgi") == "uwsgi"]
+    if not names or not names[0]:
+        return None
+    host, sep, port = names[0].rpartition(":")
+    if names[0].startswith("/") or not sep:
+        return names[0]
+    # ":8080" and "0.0.0.0:8080" listen on every address: loopback is one of them.
+    return f"127.0.0.1:{port}" if host in ("", "0.0.0.0") else names[0]
 
 
 def old_workers_left(stats_socket: str, replaced: set[int]) -> list[int]:
@@ -93,16 +121,21 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
+    address = argv[1]
     if options.get("stats"):
+        bound = bound_address(options["stats"])
+        if bound and bound != address:
+            print(f"{MOVED}: {bound} is live, {address} is configured")
+            address = bound
         replaced = {int(pid) for pid in options.get("replaced", "").split(",") if pid}
         waiting = old_workers_left(options["stats"], replaced)
         if waiting:
             print(f"000 workers {waiting} not replaced or not accepting yet")
             return 1
     try:
-        code, body = request(argv[1], argv[2], float(argv[3]) if len(argv) > 3 else 5.0)
+        code, body = request(address, argv[2], float(argv[3]) if len(argv) > 3 else 5.0)
     except (OSError, ValueError, IndexError) as error:
-        print(f"000 {argv[1]}: {error}")
+        print(f"000 {address}: {error}")
         return 1
     print(code, body.strip())
     return 0 if code == 200 else 1
