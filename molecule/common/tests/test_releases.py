@@ -53,3 +53,29 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
     )
     assert load.ok > 0
     assert load.failures == []
+
+
+def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, release_host: str, base_url: str) -> None:
+    """A run that failed after writing app.ini but before its restart handler leaves uWSGI on the
+    old socket while the file already names the new one: the next run must restart it anyway.
+    """
+    ini = "/etc/uwsgi/flask_app/app.ini"
+    probe = "python3 /usr/local/lib/flask_app/uwsgi_probe.py 127.0.0.1:8080 /healthz --stats=/run/flask_app/stats.sock"
+    assert host.file(ini).contains("^socket = 127.0.0.1:8080$"), "the default scenario serves over TCP"
+    try:
+        host.run_test(f"sed -i 's#^socket = 127.0.0.1:8080$#socket = /run/flask_app/old.sock#' {ini}")
+        host.run_test("systemctl restart uwsgi-flask_app")
+        host.run_test(f"sed -i 's#^socket = /run/flask_app/old.sock$#socket = 127.0.0.1:8080#' {ini}")
+        assert "socket moved, restart needed" in host.run(probe).stdout
+
+        converged = playbook("site.yml", release_host)
+        assert converged.returncode == 0, converged.stdout[-3000:]
+        assert "RUNNING HANDLER [uwsgi : Restart uWSGI services]" in converged.stdout
+        after = host.run(probe)
+        assert after.rc == 0 and "socket moved" not in after.stdout, after.stdout
+        assert release_of(base_url)
+    finally:
+        if not host.file(ini).contains("^socket = 127.0.0.1:8080$"):
+            host.run(f"sed -i 's#^socket = /run/flask_app/old.sock$#socket = 127.0.0.1:8080#' {ini}")
+        if "socket moved" in host.run(probe).stdout:
+            host.run("systemctl restart uwsgi-flask_app")
