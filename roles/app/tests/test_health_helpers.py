@@ -145,17 +145,6 @@ def test_without_a_stats_server_there_is_nothing_to_wait_for(tmp_path: Path) -> 
     assert uwsgi_probe.workers(str(tmp_path / "none.sock")) is None
 
 
-def test_probe_follows_the_socket_the_running_master_is_bound_to(tmp_path: Path) -> None:
-    """A socket change waits for the uWSGI restart: until then the live service is on the old socket."""
-    server, _ = _fake_uwsgi(b'HTTP/1.1 200 OK\r\n\r\n{"release": "r2"}')
-    stats = tmp_path / "stats.sock"
-    live = f"127.0.0.1:{server.getsockname()[1]}"
-    _stats_server(stats, {"sockets": [{"name": live, "proto": "uwsgi"}], "workers": [{"pid": 5, "accepting": 1}]})
-    with server:
-        # The address of the new settings (a unix socket not yet bound) is not where the service is.
-        assert uwsgi_probe.main(["probe", str(tmp_path / "new.sock"), "/healthz", f"--stats={stats}"]) == 0
-
-
 def test_bound_address_reads_every_socket_shape(tmp_path: Path) -> None:
     for name, expected in (
         ("/run/flask_app/uwsgi.sock", "/run/flask_app/uwsgi.sock"),
@@ -169,14 +158,17 @@ def test_bound_address_reads_every_socket_shape(tmp_path: Path) -> None:
     assert uwsgi_probe.bound_address(str(tmp_path / "none.sock")) is None
 
 
-def test_probe_says_when_the_live_socket_is_not_the_configured_one(
+def test_probe_follows_the_socket_the_running_master_is_bound_to(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A socket change waits for the uWSGI restart: until then the live service is on the old
+    socket, and the probe says so (the uwsgi role restarts on that line)."""
     server, _ = _fake_uwsgi(b"HTTP/1.1 200 OK\r\n\r\nok")
     stats = tmp_path / "stats.sock"
     live = f"127.0.0.1:{server.getsockname()[1]}"
     _stats_server(stats, {"sockets": [{"name": live, "proto": "uwsgi"}], "workers": []})
     with server:
+        # The configured address (a unix socket not yet bound) is not where the service is.
         assert uwsgi_probe.main(["probe", "/run/x/uwsgi.sock", "/healthz", f"--stats={stats}"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{uwsgi_probe.MOVED}: {live} is live, /run/x/uwsgi.sock is configured")
