@@ -170,10 +170,13 @@ def resolve_services(
     default_mode: str,
     python_version: str,
     all_in_one: bool = False,
+    bind_address: str = "127.0.0.1",
 ) -> list[dict[str, Any]]:
     """Fill in every default once, so no role recomputes a path, user or release id.
 
     all_in_one: this stack is one host running both nginx and uWSGI ("auto" means unix then).
+    bind_address: where this host's TCP sockets listen; with the mode it gives `address`,
+    the one place the service is reached on this host (health checks, probes).
     """
     resolved = []
     for service in services:
@@ -205,6 +208,7 @@ def resolve_services(
                 "stats_socket": f"/run/{name}/stats.sock",
             }
         )
+        item["address"] = item["socket_path"] if item["socket_mode"] == "unix" else f"{bind_address}:{item['port']}"
         resolved.append(item)
     return resolved
 

@@ -118,6 +118,14 @@ def test_resolve_fills_every_default_once(src: str) -> None:
     assert resolved["socket_path"] == "/run/web/uwsgi.sock"
     assert resolved["venv"] == f"/srv/x/web/venvs/{resolved['requirements_digest']}-py3.13"
     assert resolved["module"] == "run:app"
+    assert resolved["address"] == f"127.0.0.1:{resolved['port']}"
+
+
+def test_address_is_the_socket_or_the_bind_address_and_port(src: str) -> None:
+    [tcp] = stack.resolve_services([service(src)], "auto", "/srv/x", "tcp", "3.13", False, "10.0.0.11")
+    assert tcp["address"] == f"10.0.0.11:{tcp['port']}"
+    [unix] = stack.resolve_services([service(src)], "auto", "/srv/x", "auto", "3.13", True, "127.0.0.1")
+    assert unix["address"] == "/run/web/uwsgi.sock"
 
 
 def test_explicit_release_id_is_kept(src: str) -> None:
