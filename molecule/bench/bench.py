@@ -205,20 +205,62 @@ TARGETS = [
     ("nginx return 200", "http://127.0.0.1:8001", ["/"]),
     ("nginx static alone", "http://127.0.0.1:8002", ["/css/style.css"]),
 ]
+# What is compared with what: each group is measured round by round, its members in
+# turn (a rotating order), so a slow minute of the machine hits all of them alike.
+GROUPS = [
+    [("flask_app (ours)", "/"), ("seed uWSGI", "/"), ("gunicorn", "/")],
+    [("flask_app (ours)", "/api/info"), ("seed uWSGI", "/api/info"), ("gunicorn", "/api/info")],
+    [("flask_app (ours)", "/static/css/style.css"), ("nginx static alone", "/css/style.css")],
+    [("nginx return 200", "/")],
+]
 
 
-def measure(connections: list[int], seconds: int) -> tuple[list[Run], dict[str, float]]:
+def median_run(runs: list[Run]) -> Run:
+    """The middle of several rounds: req/s, p50 and p99 each by their own median."""
+    middle = len(runs) // 2
+
+    def med(key: str) -> float:
+        return sorted(getattr(r, key) for r in runs)[middle]
+
+    first = runs[0]
+    return Run(
+        first.name,
+        first.path,
+        first.connections,
+        med("rps"),
+        med("p50_ms"),
+        med("p99_ms"),
+        sum(r.errors for r in runs),
+        sum(r.requests for r in runs),
+    )
+
+
+def measure(connections: list[int], seconds: int, rounds: int) -> tuple[list[Run], dict[str, float]]:
     runs = []
     memory: dict[str, float] = {
         "nginx at rest (MB)": rss_mb("nginx: "),
         "uWSGI at rest (MB)": rss_mb("flask_app uWSGI"),
     }
-    for name, base, paths in TARGETS:
-        for path in paths:
-            wrk(base + path, 8, 2)  # warm up: workers loaded, caches filled
-            for count in connections:
-                runs.append(parse_wrk(name, path, count, wrk(base + path, count, seconds)))
-                print(f"  {name:20} {path:22} c={count:<4} {runs[-1].rps:9.0f} req/s", file=sys.stderr)
+    base = {name: url for name, url, _ in TARGETS}
+    for group in GROUPS:
+        for name, path in group:
+            wrk(base[name] + path, 8, 2)  # warm up: workers loaded, caches filled
+        for count in connections:
+            rounds_of: dict[tuple[str, str], list[Run]] = {member: [] for member in group}
+            for round_no in range(rounds):
+                shift = round_no % len(group)
+                for name, path in group[shift:] + group[:shift]:
+                    out = wrk(base[name] + path, count, seconds)
+                    rounds_of[(name, path)].append(parse_wrk(name, path, count, out))
+            for (name, path), measured in rounds_of.items():
+                runs.append(median_run(measured))
+                print(
+                    f"  {name:20} {path:22} c={count:<4} {runs[-1].rps:9.0f} req/s "
+                    f"(rounds: {' '.join(f'{r.rps:.0f}' for r in measured)})",
+                    file=sys.stderr,
+                )
+    order = {(name, path): i for i, (name, _, paths) in enumerate(TARGETS) for path in paths}
+    runs.sort(key=lambda r: (order[(r.name, r.path)], r.connections))
     # Memory under load: sampled while wrk drives `/` at the middle concurrency.
     loader = subprocess.Popen(
         [
@@ -307,6 +349,12 @@ def main() -> int:
     parser.add_argument("--debian", default=os.environ.get("FLASK_APP_DEBIAN", "13"))
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,64,256"))
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", "3")),
+        help="runs per server and concurrency, in rotating order; the table shows their median",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write the Markdown table here")
     parser.add_argument("--update-docs", action="store_true", help=f"replace the table in {DOC.relative_to(PROJECT)}")
@@ -336,12 +384,15 @@ def main() -> int:
                 print(f"bench: {timings}", file=sys.stderr)
             workers = int(in_container("nproc")) * 2 + 1
             install_references(workers)
-            runs, memory = measure(connections, args.seconds)
+            runs, memory = measure(connections, args.seconds, args.rounds)
         finally:
             if not args.keep:
                 sh("docker", "rm", "-f", CONTAINER, check=False)
     checks = targets(runs, timings, mid, high)
-    host = f"{os.cpu_count()} CPUs, Debian {args.debian} container, wrk {args.seconds} s per run"
+    host = (
+        f"{os.cpu_count()} CPUs, Debian {args.debian} container, wrk {args.seconds} s per run, "
+        f"median of {args.rounds} rounds"
+    )
     table = markdown(runs, timings, memory, checks, host)
     print(table)
     if args.json:

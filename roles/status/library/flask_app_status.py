@@ -111,6 +111,19 @@ def read_stats(path: str) -> dict[str, Any] | None:
         return None
 
 
+def worker_rss(worker: dict[str, Any]) -> int:
+    """Resident bytes of a uWSGI worker, read from /proc.
+
+    uWSGI fills its own `rss` only with memory-report on, which costs a /proc
+    read after every request (uwsgi_memory_report); this costs one per status run.
+    """
+    try:
+        with open(f"/proc/{int(worker['pid'])}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
+        return int(worker.get("rss", 0))
+
+
 def service_report(service: dict[str, Any]) -> dict[str, Any]:
     current = os.path.join(service["dir"], "current")
     report: dict[str, Any] = {
@@ -134,7 +147,7 @@ def service_report(service: dict[str, Any]) -> dict[str, Any]:
             # Every spawn counts, the first included: restarts are the ones after it.
             respawns=sum(max(0, w.get("respawn_count", 1) - 1) for w in workers),
             harakiri=sum(w.get("harakiri_count", 0) for w in workers),
-            rss_mb=round(sum(w.get("rss", 0) for w in workers) / 1048576),
+            rss_mb=round(sum(worker_rss(w) for w in workers) / 1048576),
             listen_queue=stats.get("listen_queue", 0),
             listen_queue_errors=stats.get("listen_queue_errors", 0),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -66,3 +67,9 @@ def test_unanswered_stats_socket_is_reported_as_such(tmp_path: Path) -> None:
         {"name": "svc", "unit": "uwsgi-svc", "dir": str(tmp_path), "stats_socket": str(tmp_path / "none.sock")}
     )
     assert report["stats"] is False
+
+
+def test_worker_memory_is_read_from_proc_without_memory_report() -> None:
+    # uWSGI reports rss 0 unless memory-report is on; the live process is asked instead.
+    assert status.worker_rss({"pid": os.getpid(), "rss": 0}) > 1048576
+    assert status.worker_rss({"pid": 0, "rss": 4096}) == 4096

@@ -1,0 +1,63 @@
+"""The app role's read-only release module, against a service directory on disk."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+_ROLE = Path(__file__).resolve().parent.parent
+
+
+def _load(name: str, path: Path):  # noqa: ANN202 - a module object
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+releases = _load("flask_app_releases", _ROLE / "library" / "flask_app_releases.py")
+filters = _load("app_filters_state", _ROLE / "filter_plugins" / "app.py")
+
+
+class FakeModule:
+    """Stands in for AnsibleModule: the unit is 'active' when its name says so."""
+
+    def run_command(self, argv: list[str]) -> tuple[int, str, str]:
+        return (0 if argv[-1] == "active-unit" else 3), "", ""
+
+
+def make_service(tmp_path: Path, names: list[str], live: str, previous: str) -> Path:
+    base = tmp_path / "svc"
+    for age, name in enumerate(names):  # oldest first
+        release = base / "releases" / name
+        release.mkdir(parents=True)
+        (release / ".venv").symlink_to(f"/venvs/{name}")
+        os.utime(release, (1000 + age, 1000 + age))
+    (base / "current").symlink_to(base / "releases" / live)
+    (base / "previous").symlink_to(base / "releases" / previous)
+    return base
+
+
+def test_a_new_target_makes_the_live_release_the_one_kept(tmp_path: Path) -> None:
+    base = make_service(tmp_path, ["r1", "r2", "r3", "r4"], live="r3", previous="r2")
+    service = {"name": "svc", "dir": str(base), "unit": "active-unit", "release": "r4"}
+    state = releases.service_state(FakeModule(), service)
+    assert state["live_release"] == "r3" and state["running"] is True
+    assert state["live_venv"] == "/venvs/r3" and state["target_venv"] == "/venvs/r4"
+    assert state["previous"] == f"{base}/releases/r2"
+    assert state["previous_after"] == f"{base}/releases/r3"
+    # Keep 2: r4 goes live, r3 becomes previous; r2 and r1 go.
+    doomed = filters.releases_to_remove([state], 2, [state["previous_after"]])
+    assert sorted(doomed) == [f"{base}/releases/r1", f"{base}/releases/r2"]
+
+
+def test_an_unchanged_release_keeps_previous_and_a_missing_service_reads_empty(tmp_path: Path) -> None:
+    base = make_service(tmp_path, ["r1", "r2"], live="r2", previous="r1")
+    same = releases.service_state(FakeModule(), {"name": "s", "dir": str(base), "unit": "x", "release": "r2"})
+    assert same["previous_after"] == f"{base}/releases/r1" and same["running"] is False
+    fresh = releases.service_state(
+        FakeModule(), {"name": "n", "dir": str(tmp_path / "none"), "unit": "x", "release": "r1"}
+    )
+    assert fresh["live_release"] == "" and fresh["files"] == [] and fresh["previous_after"] == ""
