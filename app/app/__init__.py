@@ -21,10 +21,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         application.config.update(overrides)
 
-    from app import request_log, views
+    from app import request_log, speedups, views
 
     application.register_blueprint(views.bp)
     request_log.init_app(application)
+    speedups.init_app(application)
     # Under uWSGI stderr goes to the service log: each worker states which
     # release it loaded, so a reload can be followed there.
     print(

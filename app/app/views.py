@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
@@ -11,10 +12,16 @@ bp = Blueprint("main", __name__)
 
 def _identity() -> dict[str, str]:
     return {
-        "hostname": socket.gethostname(),
+        # A system call per request otherwise; the name does not change under a running worker.
+        "hostname": _hostname(),
         "release": current_app.config["RELEASE"],
         "service": current_app.config["SERVICE_NAME"],
     }
+
+
+@functools.cache
+def _hostname() -> str:
+    return socket.gethostname()
 
 
 @bp.get("/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 
@@ -44,3 +45,21 @@ def test_unknown_path_is_404(client: FlaskClient) -> None:
 def test_static_files_are_packaged(client: FlaskClient) -> None:
     assert client.get("/static/css/style.css").status_code == 200
     assert client.get("/static/js/app.js").status_code == 200
+
+
+def test_cached_links_follow_the_script_root(client: FlaskClient) -> None:
+    # The page's links are computed once per script root, not once per process.
+    plain = client.get("/").get_data(as_text=True)
+    mounted = client.get("/", environ_overrides={"SCRIPT_NAME": "/shop"}).get_data(as_text=True)
+    assert 'href="/static/css/style.css?v=test-release"' in plain
+    assert 'href="/shop/static/css/style.css?v=test-release"' in mounted
+    assert 'href="/shop/"' in mounted
+
+
+def test_sessions_still_sign_and_the_signer_is_built_once(app: Flask) -> None:
+    interface = app.session_interface
+    assert interface.get_signing_serializer(app) is interface.get_signing_serializer(app)
+    app.secret_key = "another-key"
+    assert interface.get_signing_serializer(app).loads(interface.get_signing_serializer(app).dumps({"a": 1})) == {
+        "a": 1
+    }
