@@ -108,10 +108,15 @@ DEFAULT_SERVICE = {
 }
 
 
-def variant(tmp: Path, name: str, change: str, others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Extra vars deploying a copy of the app with `change` appended to its views (plus `others` as they are)."""
+def variant(
+    tmp: Path, name: str, change: str, others: list[dict[str, Any]] | None = None, css: str = ""
+) -> dict[str, Any]:
+    """Extra vars deploying a copy of the app with `change` appended to its views and `css` to its
+    stylesheet (plus `others` as they are)."""
     src = tmp / name
     shutil.copytree(PROJECT / "app", src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     views = src / "app" / "views.py"
     views.write_text(views.read_text(encoding="utf-8") + change, encoding="utf-8")
+    style = src / "app" / "static" / "css" / "style.css"
+    style.write_text(style.read_text(encoding="utf-8") + css, encoding="utf-8")
     return {"stack_services": [{**DEFAULT_SERVICE, "src": str(src)}, *(others or [])]}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from support import Load, playbook, record, release_of, variant
 
 
@@ -28,7 +29,8 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
 ) -> None:
     tmp = tmp_path_factory.mktemp("releases")
     first = release_of(base_url)
-    good = variant(tmp, "v2", "\n# v2: a code-only change\n")
+    marker = f"/* v2 {time.time_ns()} */"
+    good = variant(tmp, "v2", "\n# v2: a code and stylesheet change\n", css=f"\n{marker}\n")
     broken = variant(tmp, "v3", "\nimport no_such_module_in_v3  # noqa\n")
     with Load(base_url + "/") as load:
         started = time.monotonic()
@@ -37,6 +39,9 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
         assert deployed.returncode == 0, deployed.stdout[-3000:]
         second = release_of(base_url)
         assert second != first
+        # The new page's stylesheet URL serves the new file (published before the switch).
+        css = requests.get(f"{base_url}/static/css/style.css?v={second}", timeout=10)
+        assert marker in css.text, css.text[-200:]
 
         refused = playbook("deploy.yml", release_host, broken)
         assert refused.returncode != 0
