@@ -9,9 +9,9 @@ def releases_to_remove(found_results: list[dict[str, Any]], keep: int, protected
     """Release directories beyond the newest `keep`, per service.
 
     The live release and every path in `protected` (the releases kept for
-    rollback) are never listed. `found_results` is the registered result of a
-    looped `find` over each service's releases directory (each result carries
-    its service as `item`).
+    rollback) are never listed. `found_results` has one entry per service: the
+    service as `item` and its release directories as `files` (path, mtime), as
+    the flask_app_releases module returns them.
     """
     spared = set(protected or [])
     doomed: list[str] = []
