@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections import Counter
@@ -9,6 +10,7 @@ from typing import Any
 
 import requests
 from conftest import APPS
+from support import playbook
 
 PORT = 8080
 UNIT = "uwsgi-flask_app"
@@ -99,3 +101,18 @@ def test_recovered_app_server_takes_traffic_again(base_url: str) -> None:
         seen.add(requests.get(base_url + "/healthz", timeout=10).json()["hostname"])
         time.sleep(0.2)
     assert seen == set(APPS)
+
+
+def test_unix_socket_across_hosts_is_refused_before_any_change(apps: dict[str, Any]) -> None:
+    units_before = {
+        name: host.check_output(f"systemctl show -p ActiveEnterTimestamp {UNIT}") for name, host in apps.items()
+    }
+    result = playbook("site.yml", "all", {"stack_socket_mode": "unix"})
+    assert result.returncode != 0
+    assert "A unix socket can only be reached by an nginx on the same host" in result.stdout
+    # Refused by the up-front checks: no host reached a task that changes it.
+    assert re.findall(r"changed=(\d+)", result.stdout) == ["0"] * (1 + len(apps))
+    units_after = {
+        name: host.check_output(f"systemctl show -p ActiveEnterTimestamp {UNIT}") for name, host in apps.items()
+    }
+    assert units_after == units_before
