@@ -50,6 +50,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["port 8080 is used by 2 services"],
     ),
     ("malformed service name", {"stack_services": [{**GOOD_SERVICE, "name": "Bad-Name"}]}, ["name must match"]),
+    ("release id with a slash", {"stack_release": "v1/beta"}, ["stack_release must be auto or", "v1/beta"]),
     (
         "code directory missing",
         {"stack_services": [{**GOOD_SERVICE, "src": "/nonexistent/app"}]},

@@ -42,6 +42,10 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
         # The new page's stylesheet URL serves the new file (published before the switch).
         css = requests.get(f"{base_url}/static/css/style.css?v={second}", timeout=10)
         assert marker in css.text, css.text[-200:]
+        assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        # The old release's URL now gets the new file: kept by no browser.
+        old_css = requests.get(f"{base_url}/static/css/style.css?v={first}", timeout=10)
+        assert old_css.headers["Cache-Control"] == "no-cache"
 
         refused = playbook("deploy.yml", release_host, broken)
         assert refused.returncode != 0
@@ -52,6 +56,9 @@ def test_deploy_broken_deploy_and_rollback_drop_no_request(
         rolled_back = playbook("rollback.yml", release_host)
         assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
         assert release_of(base_url) == first
+        # rollback.yml keeps the newer release's files: the old pages' URLs are not kept by browsers.
+        rolled_css = requests.get(f"{base_url}/static/css/style.css?v={first}", timeout=10)
+        assert rolled_css.headers["Cache-Control"] == "no-cache"
     record(
         f"code-only deploy on one host: {deploy_seconds:.1f} s; "
         f"{load.ok} requests during deploy, broken deploy and rollback, {len(load.failures)} failed"

@@ -5,20 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from support import release_of
 
 SERVICE = "flask_app"
 
 
 def test_static_files_are_gzipped_and_versioned_ones_cached_for_a_year(base_url: str, web: requests.Session) -> None:
     page = web.get(base_url + "/", timeout=10).text
-    assert "/static/css/style.css?v=" in page, "the page does not version its assets"
-    versioned = web.get(base_url + "/static/css/style.css?v=abc123", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    release = release_of(base_url)
+    assert f"/static/css/style.css?v={release}" in page, "the page does not version its assets"
+    versioned = web.get(f"{base_url}/static/css/style.css?v={release}", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert versioned.status_code == 200
     assert versioned.headers["Content-Encoding"] == "gzip"
     assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     plain = web.get(base_url + "/static/js/app.js", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert plain.headers["Content-Encoding"] == "gzip"
     assert plain.headers["Cache-Control"] == "public, max-age=86400"
+    # Another release's URL gets the files that are here: no browser may keep them.
+    other = web.get(base_url + "/static/css/style.css?v=abc123", timeout=10)
+    assert other.status_code == 200
+    assert other.headers["Cache-Control"] == "no-cache"
 
 
 def test_workers_and_backlog_follow_the_host(host: Any) -> None:
