@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -353,7 +354,7 @@ def main() -> int:
         "--rounds",
         type=int,
         default=int(os.environ.get("BENCH_ROUNDS", "3")),
-        help="runs per server and concurrency, in rotating order; the table shows their median",
+        help="runs per server and concurrency, in rotating order, and no-op site.yml runs; the table shows medians",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write the Markdown table here")
@@ -376,7 +377,11 @@ def main() -> int:
         try:
             if not args.serve_only:
                 timings["fresh site.yml (s)"] = timed_playbook(inventory, "site.yml")
-                timings["no-op site.yml (s)"] = timed_playbook(inventory, "site.yml")
+                # One run on this machine varies 8-15 s with no change: the median of
+                # --rounds runs, like every serving figure.
+                noop = [timed_playbook(inventory, "site.yml") for _ in range(args.rounds)]
+                print(f"bench: no-op site.yml runs (s): {' '.join(f'{t:.1f}' for t in noop)}", file=sys.stderr)
+                timings["no-op site.yml (s)"] = statistics.median(noop)
                 timings["no-op site.yml without Mitogen (s)"] = timed_playbook(inventory, "site.yml", mitogen=False)
                 timings["code-only deploy.yml (s)"] = timed_playbook(
                     inventory, "deploy.yml", "-e", code_only_variant(tmp)
