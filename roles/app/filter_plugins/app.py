@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -31,6 +32,36 @@ def with_releases(services: list[dict[str, Any]], releases: list[str]) -> list[d
     return [{**service, "release": release} for service, release in zip(services, releases, strict=True)]
 
 
+def rollback_targets(states: list[dict[str, Any]], wanted: str = "") -> list[str]:
+    """The release each service goes back to, '' for none: a name read from the host, never built.
+
+    `states` is flask_app_releases' answer. Without `wanted`, the release `previous`
+    points to; with it, that release when it is one of the directories on disk. The
+    answer is always the name of a directory the host listed.
+    """
+    targets = []
+    for state in states:
+        kept = {os.path.basename(found["path"]) for found in state.get("files", [])}
+        choice = wanted or os.path.basename(state.get("previous", ""))
+        targets.append(choice if choice in kept else "")
+    return targets
+
+
+def kept_releases(states: list[dict[str, Any]]) -> list[str]:
+    """'service: release, release (live: id)' per service, for messages about what can be chosen."""
+    return [
+        f"{state['item']['name']}: "
+        + (", ".join(sorted(os.path.basename(f["path"]) for f in state.get("files", []))) or "none")
+        + f" (live: {state.get('live_release') or 'none'})"
+        for state in states
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"app_releases_to_remove": releases_to_remove, "app_with_releases": with_releases}
+        return {
+            "app_releases_to_remove": releases_to_remove,
+            "app_with_releases": with_releases,
+            "app_rollback_targets": rollback_targets,
+            "app_kept_releases": kept_releases,
+        }

@@ -1,4 +1,4 @@
-"""Controller-side filters of the stack role: input checks and service resolution."""
+"""Controller-side filters of the stack role: service resolution and release archives."""
 
 from __future__ import annotations
 
@@ -26,77 +26,6 @@ def src(tmp_path: Path) -> str:
 
 def service(code_dir: str, **extra: Any) -> dict[str, Any]:
     return {"name": "web", "src": code_dir, "port": 8080, "static_dir": "static", **extra}
-
-
-ROUTES = [{"path": "/", "service": "web"}, {"path": "/static/", "service": "web", "type": "static"}]
-
-
-def test_valid_input_has_no_errors(src: str) -> None:
-    assert stack.check_services([service(src)], ROUTES, "tcp") == []
-
-
-@pytest.mark.parametrize(
-    ("override", "fragment"),
-    [
-        ({"port": 70000}, "port must be an integer from 1 to 65535"),
-        ({"port": "8080"}, "port must be an integer"),
-        ({"port": True}, "port must be an integer"),
-        ({"name": "Bad-Name"}, "name must match"),
-        ({"socket_mode": "udp"}, "socket_mode must be one of auto, tcp, unix"),
-        ({"src": "/does/not/exist"}, "src must be a directory"),
-        ({"module": "run"}, "module must look like"),
-        ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
-        ({"health_path": "healthz"}, "health_path must start with '/'"),
-        ({"env": ["A=1"]}, "env must be a mapping"),
-        ({"colour": "blue"}, "unknown key 'colour'"),
-    ],
-)
-def test_bad_service_is_named_in_the_error(src: str, override: dict[str, Any], fragment: str) -> None:
-    errors = stack.check_services([service(src, **override)], ROUTES, "tcp")
-    assert any(fragment in error and "stack_services[0]" in error for error in errors), errors
-
-
-def test_two_services_on_one_port_are_refused(src: str) -> None:
-    errors = stack.check_services([service(src), service(src, name="api")], ROUTES, "tcp")
-    assert any("port 8080 is used by 2 services" in error for error in errors), errors
-
-
-def test_unix_services_may_share_the_default_port(src: str) -> None:
-    services = [service(src), service(src, name="api")]
-    assert stack.check_services(services, ROUTES, "unix") == []
-
-
-def test_route_to_undefined_service_is_refused(src: str) -> None:
-    errors = stack.check_services([service(src)], [{"path": "/api/", "service": "api"}], "tcp")
-    assert errors == ["stack_routes[0].service 'api' is not defined in stack_services"]
-
-
-@pytest.mark.parametrize(
-    ("route", "fragment"),
-    [
-        ({"path": "api", "service": "web"}, "path must start and end with '/'"),
-        ({"path": "/x/", "service": "web", "type": "cgi"}, "type must be one of app, static"),
-    ],
-)
-def test_bad_route_is_named_in_the_error(src: str, route: dict[str, Any], fragment: str) -> None:
-    errors = stack.check_services([service(src)], [route], "tcp")
-    assert any(fragment in error for error in errors), errors
-
-
-def test_static_route_needs_a_static_dir(src: str) -> None:
-    plain = {"name": "web", "src": src, "port": 8080}
-    errors = stack.check_services([plain], [{"path": "/s/", "service": "web", "type": "static"}], "tcp")
-    assert errors == ["stack_routes[0] is a static route but service 'web' has no static_dir"]
-
-
-def test_unknown_default_socket_mode_is_refused(src: str) -> None:
-    assert stack.check_services([service(src)], ROUTES, "fifo") == [
-        "stack_socket_mode must be one of auto, tcp, unix, got 'fifo'"
-    ]
-
-
-def test_empty_service_list_is_refused() -> None:
-    assert stack.check_services([], ROUTES, "tcp") == ["stack_services must be a non-empty list of services"]
 
 
 def test_release_digest_ignores_caches_and_follows_content(src: str) -> None:
@@ -151,7 +80,6 @@ def test_auto_socket_mode_is_unix_only_where_one_host_is_the_whole_stack(
     declared = service(src) | ({"socket_mode": explicit} if explicit else {})
     [resolved] = stack.resolve_services([declared], "auto", "/srv/x", default_mode, "3.13", all_in_one)
     assert resolved["socket_mode"] == expected
-    assert stack.check_services([declared], [{"path": "/", "service": "web"}], default_mode) == []
 
 
 def test_release_archive_is_reproducible_and_leaves_caches_out(

@@ -1,0 +1,474 @@
+"""The shapes an inventory value may take, checked before any host changes.
+
+Every role's tasks/validate.yml names its variables and their shapes in one table:
+
+    {{ {'nginx_client_max_body_size': ['size', nginx_client_max_body_size], ...}
+       | flask_app_input_errors }}
+
+and gets one message per value of the wrong shape, naming the variable and showing the
+value (newlines and quotes visible). A shape is matched in full (`re.fullmatch`, never
+`$`, which lets a trailing newline through); addresses and networks are parsed, not
+matched against a character class. docs/security.md lists the shapes.
+
+The templates quote what they can as a second line of defence (`flask_app_systemd_quote`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import posixpath
+import re
+from collections.abc import Callable
+from typing import Any
+
+# Characters a path may hold. Leaves out space, quotes, `;`, `#`, `$`, `%`, `@`, `(`,
+# `{`: the path lands unquoted in systemd units, uWSGI ini files (where `%(`, `$(` and
+# `@(` expand) and nginx and logrotate configs.
+PATH_CHARS = r"[A-Za-z0-9._+/-]"
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
+# useradd's rule (Debian NAME_REGEX), at most 32 characters.
+ACCOUNT = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+# Ansible's rule for group names.
+GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+SIZE = re.compile(r"[0-9]{1,12}[kKmMgG]?")
+DIGITS = re.compile(r"[0-9]{1,10}")
+PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]{0,127}")
+# Host names for nginx server_name: letters, digits, . - _ and * wildcards.
+SERVER_NAME = re.compile(r"[A-Za-z0-9*_.-]{1,253}")
+# The header names real sites send: a subset of RFC 7230's token.
+HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+# Printable ASCII without " \ $ (nginx quoting and variables); whitespace runs,
+# line breaks of a YAML block included, become one space in the template.
+HEADER_VALUE = re.compile(r"[\x20-\x7e\t\r\n]{0,4096}")
+HEADER_VALUE_FORBIDDEN = set('"\\$')
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# The variables the kit itself writes into every service's environment.
+RESERVED_ENV = ("SECRET_KEY", "APP_SERVICE_NAME")
+URL = re.compile(r"https?://[A-Za-z0-9._~:/?&=%+@-]{1,2048}")
+URL_PATH = re.compile(r"/[A-Za-z0-9._~/%?=&+-]{0,255}")
+ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*")
+MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _integer(value: Any) -> int | None:
+    """An int, or a string of digits as `-e name=8080` gives it; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and DIGITS.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _matches(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def is_absolute_path(value: Any) -> bool:
+    """/a/b: normalised, not the root, only PATH_CHARS, no `.` or `..` component."""
+    return (
+        isinstance(value, str)
+        and re.fullmatch(f"/{PATH_CHARS}*", value) is not None
+        and value != "/"
+        and posixpath.normpath(value) == value
+    )
+
+
+def is_relative_path(value: Any) -> bool:
+    """a/b: normalised, inside its base (no `..`, not `.`, not absolute), only PATH_CHARS."""
+    return (
+        isinstance(value, str)
+        and re.fullmatch(f"{PATH_CHARS}+", value) is not None
+        and not value.startswith("/")
+        and posixpath.normpath(value) == value
+        and value not in (".", "..")
+        and not value.startswith("../")
+    )
+
+
+def is_address(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_network(value: Any) -> bool:
+    """An address or a network in CIDR notation, as Python's ipaddress parses it."""
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def is_network_list(value: Any) -> bool:
+    return isinstance(value, list) and all(is_network(item) for item in value)
+
+
+def is_listen_address(value: Any) -> bool:
+    """IPV4:PORT on a given address (not 0.0.0.0), or empty (off)."""
+    if value == "":
+        return True
+    if not isinstance(value, str) or value.count(":") != 1:
+        return False
+    address, port = value.split(":")
+    if not is_address(address) or ipaddress.ip_address(address).version != 4:
+        return False
+    number = _integer(port)
+    return not ipaddress.ip_address(address).is_unspecified and number is not None and 1 <= number <= 65535
+
+
+def is_server_names(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.split(" ")) and all(SERVER_NAME.fullmatch(n) for n in value.split(" "))
+
+
+def is_header_value(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and HEADER_VALUE.fullmatch(value) is not None
+        and not HEADER_VALUE_FORBIDDEN & set(value)
+        and value.strip() != ""
+    )
+
+
+def is_headers(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and HEADER_NAME.fullmatch(name) and is_header_value(text) for name, text in value.items()
+    )
+
+
+def is_env_value(value: Any) -> bool:
+    """A scalar without line breaks or other control characters (a tab is fine)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    return CONTROL.search(str(value).replace("\t", " ")) is None
+
+
+def is_env(value: Any) -> bool:
+    """NAME: value pairs for an environment file; the kit's own names are not theirs to set."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and ENV_NAME.fullmatch(name) and name not in RESERVED_ENV and is_env_value(text)
+        for name, text in value.items()
+    )
+
+
+def is_line(value: Any) -> bool:
+    """One line of text: no line break or other control character."""
+    return isinstance(value, str) and CONTROL.search(value) is None
+
+
+def is_controller_file(value: Any) -> bool:
+    """A readable file on the controller, or empty (not used)."""
+    return value == "" or (is_line(value) and os.path.isfile(value))
+
+
+def is_pem(value: Any) -> bool:
+    """PEM text (a certificate or key, e.g. from Vault), or empty."""
+    return value == "" or (isinstance(value, str) and value.lstrip().startswith("-----BEGIN "))
+
+
+def is_nginx_block(value: Any) -> bool:
+    """nginx lines that stay inside the server block: every `{` closed, no `}` too many."""
+    if not isinstance(value, str):
+        return False
+    depth = 0
+    quote = ""
+    escaped = comment = False
+    for char in value:
+        if comment:
+            comment = char != "\n"
+        elif escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not quote
+
+
+def _integer_between(low: int, high: int | None = None) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        number = _integer(value)
+        return number is not None and number >= low and (high is None or number <= high)
+
+    return check
+
+
+# name: (what the message says a value must be, the check)
+SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "absolute_path": (
+        "an absolute, normalised path of letters, digits and . _ + - / (not /, no . or .. parts)",
+        is_absolute_path,
+    ),
+    "relative_path": (
+        "a relative, normalised path of letters, digits and . _ + - / that stays inside its directory",
+        is_relative_path,
+    ),
+    "service_name": ("[a-z][a-z0-9_]* (at most 31 characters)", _matches(SERVICE_NAME)),
+    "account": ("a user or group name: [a-z_][a-z0-9_-]* (at most 32 characters)", _matches(ACCOUNT)),
+    "group_name": ("an inventory group name: [A-Za-z_][A-Za-z0-9_]*", _matches(GROUP_NAME)),
+    "label": ("1-64 letters, digits, . _ - (starting with a letter or digit)", _matches(RELEASE)),
+    "auto_or_release": (
+        "auto or 1-64 letters, digits, . _ - (starting with a letter or digit)",
+        lambda value: value == "auto" or _matches(RELEASE)(value),
+    ),
+    "file_name": ("1-64 letters, digits, _ . - (starting with a letter, digit or _)", _matches(FILE_NAME)),
+    "size": ("an nginx size: digits with an optional k, m or g (e.g. 10m)", _matches(SIZE)),
+    "size_or_empty": (
+        "an nginx size (e.g. 64k) or empty",
+        lambda value: value == "" or _matches(SIZE)(value),
+    ),
+    "port": ("a port number 1-65535", _integer_between(1, 65535)),
+    "count": ("an integer >= 0", _integer_between(0)),
+    "positive": ("an integer >= 1", _integer_between(1)),
+    "seconds": ("a number of seconds >= 1", _integer_between(1)),
+    "auto_or_positive": (
+        "auto or an integer >= 1",
+        lambda value: value == "auto" or _integer_between(1)(value),
+    ),
+    "packages": (
+        "a list of Debian package names",
+        lambda value: isinstance(value, list) and all(_matches(PACKAGE)(p) for p in value),
+    ),
+    "address": ("an IP address", is_address),
+    "networks": ("a list of IP addresses or networks (CIDR, e.g. 10.0.0.0/24)", is_network_list),
+    "listen_address": (
+        "IPV4-ADDRESS:PORT on a given address (e.g. 127.0.0.1:8090, not 0.0.0.0) or empty",
+        is_listen_address,
+    ),
+    "server_names": (
+        "host names (letters, digits, . - _ *) separated by single spaces",
+        is_server_names,
+    ),
+    "headers": (
+        'a mapping of header names (letters, digits, -) to printable ASCII values without " \\ $',
+        is_headers,
+    ),
+    "env": (
+        "a mapping of NAME ([A-Za-z_][A-Za-z0-9_]*, not " + " or ".join(RESERVED_ENV) + ") to one-line values",
+        is_env,
+    ),
+    "url_or_empty": (
+        "an http(s) URL of letters, digits and ._~:/?&=%+@- or empty",
+        lambda value: value == "" or _matches(URL)(value),
+    ),
+    "line": ("one line of text (no line breaks or control characters)", is_line),
+    "controller_file": ("a file on the controller, or empty", is_controller_file),
+    "pem": ("PEM text (-----BEGIN ...) or empty", is_pem),
+    "nginx_block": ("nginx lines whose braces balance inside the server block", is_nginx_block),
+    "cpu_name": ("a CPU name: 1-32 letters, digits and _", _matches(re.compile(r"[A-Za-z0-9_]{1,32}"))),
+    "table_name": ("[a-z][a-z0-9_]* (at most 31 characters)", _matches(SERVICE_NAME)),
+    "wsgi_module": ("'module:callable', e.g. run:app or pkg.wsgi:app", _matches(MODULE)),
+    "url_path": ("a URL path starting with / (letters, digits and ._~/%?=&+-)", _matches(URL_PATH)),
+    "route_path": (
+        "a URL path prefix that starts and ends with / (letters, digits and ._~-, no . or .. parts)",
+        lambda value: _matches(ROUTE_PATH)(value) and len(value) <= 256,
+    ),
+}
+
+
+def _show(value: Any) -> str:
+    """The value as the user should see it: quotes and line breaks visible, long ones cut."""
+    shown = repr(value)
+    return shown if len(shown) <= 200 else shown[:200] + "...'"
+
+
+def shape_error(name: str, shape: str, value: Any) -> str | None:
+    """The message for one value of the wrong shape, or None."""
+    if shape not in SHAPES:
+        raise ValueError(f"flask_app_input_errors: {name} names an unknown shape {shape!r}")
+    description, check = SHAPES[shape]
+    return None if check(value) else f"{name} must be {description}, got {_show(value)}."
+
+
+def input_errors(table: dict[str, list[Any]]) -> list[str]:
+    """{variable: [shape, value]} -> one message per variable whose value has the wrong shape."""
+    errors = []
+    for name, (shape, value) in table.items():
+        error = shape_error(name, shape, value)
+        if error:
+            errors.append(error)
+    return errors
+
+
+SERVICE_KEYS = {
+    "name",
+    "src",
+    "module",
+    "port",
+    "socket_mode",
+    "static_dir",
+    "health_path",
+    "user",
+    "env",
+    "smoke_paths",
+}
+SOCKET_MODES = ("auto", "tcp", "unix")
+ROUTE_TYPES = ("app", "static")
+ROUTE_KEYS = {"path", "service", "type"}
+
+
+def _inside(base: str, relative: str) -> bool:
+    """relative, with every symlink followed, stays inside base."""
+    real_base = os.path.realpath(base)
+    return os.path.commonpath([real_base, os.path.realpath(os.path.join(base, relative))]) == real_base
+
+
+def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
+    where = f"stack_services[{index}]"
+    if not isinstance(service, dict):
+        return [f"{where} must be a mapping, got {type(service).__name__}."]
+    errors = [
+        f"{where} has unknown key {key!r} (known: {', '.join(sorted(SERVICE_KEYS))})."
+        for key in sorted(set(service) - SERVICE_KEYS, key=str)
+    ]
+    name = service.get("name")
+    if not _matches(SERVICE_NAME)(name):
+        errors.append(shape_error(f"{where}.name", "service_name", name) or "")
+    else:
+        where = f"stack_services[{index}] ({name})"
+    src = service.get("src")
+    if not is_line(src) or not os.path.isdir(src):
+        errors.append(f"{where}.src must be a directory on the controller, got {_show(src)}.")
+    elif not os.path.isfile(os.path.join(src, "requirements.txt")):
+        errors.append(f"{where}.src {src} has no requirements.txt.")
+    table = {
+        f"{where}.module": ["wsgi_module", service.get("module", "run:app")],
+        f"{where}.port": ["port", service.get("port")],
+        f"{where}.health_path": ["url_path", service.get("health_path", "/healthz")],
+        f"{where}.env": ["env", service.get("env", {})],
+    }
+    if "user" in service:
+        table[f"{where}.user"] = ["account", service["user"]]
+    if "static_dir" in service:
+        table[f"{where}.static_dir"] = ["relative_path", service["static_dir"]]
+    errors.extend(input_errors(table))
+    if isinstance(service.get("port"), str):
+        errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
+    if service.get("user") == "root":
+        errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
+    mode = service.get("socket_mode", default_mode)
+    if mode not in SOCKET_MODES:
+        errors.append(f"{where}.socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(mode)}.")
+    static_dir = service.get("static_dir")
+    if (
+        is_relative_path(static_dir)
+        and is_line(src)
+        and os.path.isdir(src)
+        and not (os.path.isdir(os.path.join(src, static_dir)) and _inside(src, static_dir))
+    ):
+        errors.append(f"{where}.static_dir {static_dir!r} is not a directory inside {src}.")
+    smoke = service.get("smoke_paths", [])
+    if not isinstance(smoke, list) or not all(_matches(URL_PATH)(path) for path in smoke):
+        errors.append(f"{where}.smoke_paths must be a list of {SHAPES['url_path'][0]}, got {_show(smoke)}.")
+    return errors
+
+
+def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> list[str]:
+    """Every problem with stack_services and stack_routes, as messages naming the variable."""
+    if default_mode not in SOCKET_MODES:
+        return [f"stack_socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(default_mode)}."]
+    if not isinstance(services, list) or not services:
+        return ["stack_services must be a non-empty list of services."]
+    errors: list[str] = []
+    for index, service in enumerate(services):
+        errors.extend(_check_service(index, service, default_mode))
+    valid = [s for s in services if isinstance(s, dict)]
+    for key in ("name", "port", "user"):
+        seen: dict[Any, int] = {}
+        for service in valid:
+            if key == "port" and service.get("socket_mode", default_mode) != "tcp":
+                continue
+            value = service.get("user", service.get("name")) if key == "user" else service.get(key)
+            if isinstance(value, str | int):
+                seen[value] = seen.get(value, 0) + 1
+        errors.extend(
+            f"stack_services: {key} {value!r} is used by {count} services; each needs its own."
+            for value, count in seen.items()
+            if count > 1
+        )
+    errors.extend(route_errors(routes, {s.get("name"): s for s in valid if isinstance(s.get("name"), str)}))
+    return errors
+
+
+def route_errors(routes: Any, services: dict[str, dict[str, Any]]) -> list[str]:
+    if not isinstance(routes, list) or not routes:
+        return ["stack_routes must be a non-empty list of routes."]
+    errors: list[str] = []
+    paths: set[str] = set()
+    for index, route in enumerate(routes):
+        where = f"stack_routes[{index}]"
+        if not isinstance(route, dict):
+            errors.append(f"{where} must be a mapping, got {type(route).__name__}.")
+            continue
+        errors.extend(
+            f"{where} has unknown key {key!r} (known: {', '.join(sorted(ROUTE_KEYS))})."
+            for key in sorted(set(route) - ROUTE_KEYS, key=str)
+        )
+        path = route.get("path")
+        error = shape_error(f"{where}.path", "route_path", path)
+        if error:
+            errors.append(error)
+        elif path in paths:
+            errors.append(f"{where}.path {path!r} is routed twice.")
+        else:
+            paths.add(path)
+        kind = route.get("type", "app")
+        if kind not in ROUTE_TYPES:
+            errors.append(f"{where}.type must be one of {', '.join(ROUTE_TYPES)}, got {_show(kind)}.")
+        service = services.get(route.get("service")) if isinstance(route.get("service"), str) else None
+        if service is None:
+            errors.append(f"{where}.service {_show(route.get('service'))} is not defined in stack_services.")
+        elif kind == "static" and not service.get("static_dir"):
+            errors.append(f"{where} is a static route but service {service['name']!r} has no static_dir.")
+    return errors
+
+
+def foreign_accounts(services: list[dict[str, Any]], passwd: dict[str, list[str]]) -> list[str]:
+    """Service users that exist on the host as someone else's account, as 'user (service)'.
+
+    passwd is getent's answer (name: [password, uid, gid, gecos, home, shell]). An account
+    is the service's own when its home is the service directory (app/tasks/setup.yml).
+    """
+    return [
+        f"{service['user']} (service {service['name']})"
+        for service in services
+        if service["user"] == "root" or (service["user"] in passwd and passwd[service["user"]][4:5] != [service["dir"]])
+    ]
+
+
+def systemd_quote(value: Any) -> str:
+    """A value for a systemd EnvironmentFile=, in double quotes with \\ " ` $ escaped."""
+    text = str(value)
+    return '"' + re.sub(r'([\\"`$])', r"\\\1", text) + '"'
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flask_app_input_errors": input_errors,
+            "flask_app_service_errors": service_errors,
+            "flask_app_foreign_accounts": foreign_accounts,
+            "flask_app_systemd_quote": systemd_quote,
+        }

@@ -1,0 +1,24 @@
+"""Loads plugins/filter/inputs.py as Ansible does: a file, not a package."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+PLUGINS = Path(__file__).resolve().parent.parent
+
+
+def load(relative: str, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, PLUGINS / relative)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def inputs() -> ModuleType:
+    return load("filter/inputs.py", "flask_app_inputs")

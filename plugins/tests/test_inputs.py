@@ -1,0 +1,226 @@
+"""The input shapes (plugins/filter/inputs.py): each accepts what real inventories hold and
+refuses the values that would rewrite a config, escape a directory or run a command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> str:
+    (tmp_path / "requirements.txt").write_text("Flask==3.1.3\n", encoding="utf-8")
+    (tmp_path / "run.py").write_text("app = None\n", encoding="utf-8")
+    (tmp_path / "static").mkdir()
+    return str(tmp_path)
+
+
+def service(code_dir: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "web", "src": code_dir, "port": 8080, "static_dir": "static", **extra}
+
+
+ROUTES = [{"path": "/", "service": "web"}, {"path": "/static/", "service": "web", "type": "static"}]
+
+ACCEPTED = [
+    ("absolute_path", "/var/log/uwsgi"),
+    ("relative_path", "app/static"),
+    ("account", "www-data"),
+    ("size", "10m"),
+    ("size_or_empty", ""),
+    ("port", 8080),
+    ("port", "8080"),
+    ("auto_or_positive", "auto"),
+    ("auto_or_positive", 4),
+    ("address", "10.0.0.5"),
+    ("address", "fd00::1"),
+    ("networks", ["10.0.0.0/24", "192.0.2.7", "2001:db8::/32"]),
+    ("listen_address", "127.0.0.1:8090"),
+    ("listen_address", ""),
+    ("server_names", "example.com www.example.com *.example.org"),
+    ("server_names", "_"),
+    ("headers", {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:"}),
+    ("env", {"DATABASE_URL": "postgresql://app@db/app?sslmode=require", "WORKERS": 4}),
+    ("url_or_empty", "https://pypi.example.internal/simple"),
+    ("auto_or_release", "2026-12-02.1"),
+    ("wsgi_module", "pkg.wsgi:app"),
+    ("route_path", "/api/v1/"),
+    ("url_path", "/healthz"),
+    ("nginx_block", 'location /x/ { return 200 "}"; } # a { comment'),
+]
+
+REFUSED = [
+    ("absolute_path", "/var/log/uwsgi\nExecStartPre=+/bin/sh"),
+    ("absolute_path", "/var/log/../../etc"),
+    ("absolute_path", "/"),
+    ("absolute_path", "relative/dir"),
+    ("absolute_path", "/var/log/uwsgi/"),
+    ("relative_path", "../../../../../../etc"),
+    ("relative_path", "."),
+    ("relative_path", "/etc"),
+    ("relative_path", "static/../.."),
+    ("account", "www-data\nExecStartPre=+/bin/sh"),
+    ("account", "Root"),
+    ("size", "1m; autoindex on"),
+    ("size", "10m\n"),
+    ("port", 0),
+    ("port", True),
+    ("port", "80\n"),
+    ("auto_or_positive", "auto; user root"),
+    ("address", "any"),
+    ("address", "10.0.0.5\n"),
+    ("networks", ["any"]),
+    ("networks", ["0/0"]),
+    ("networks", ["10"]),
+    ("networks", [10]),
+    ("networks", ["deadbeef"]),
+    ("networks", "10.0.0.0/8"),
+    ("listen_address", "0.0.0.0:8090"),
+    ("listen_address", "127.0.0.1:8090; allow all"),
+    ("server_names", "example.com; root /"),
+    ("server_names", "example.com\n"),
+    ("headers", {"X-Evil\nadd_header": "x"}),
+    ("headers", {"X-A": 'x" always; autoindex on; add_header B "y'}),
+    ("headers", {"X-A": "$request_uri"}),
+    ("env", {"SECRET_KEY": "chosen-by-the-inventory"}),
+    ("env", {"A": "x\nLD_PRELOAD=/tmp/evil.so"}),
+    ("env", {"BAD-NAME": "x"}),
+    ("url_or_empty", "https://pypi.example/simple --trusted-host evil"),
+    ("auto_or_release", "abc123\n"),
+    ("auto_or_release", "."),
+    ("auto_or_release", "../x"),
+    ("wsgi_module", "run:app\n"),
+    ("route_path", "/a/ { autoindex on; } location /b/"),
+    ("route_path", "/../"),
+    ("route_path", "/a"),
+    ("url_path", "/healthz\n"),
+    ("nginx_block", "} server { listen 81; "),
+    ("nginx_block", "location / {"),
+]
+
+
+@pytest.mark.parametrize(("shape", "value"), ACCEPTED, ids=[f"{s}:{v!r}" for s, v in ACCEPTED])
+def test_real_values_are_accepted(inputs: ModuleType, shape: str, value: Any) -> None:
+    assert inputs.input_errors({"some_variable": [shape, value]}) == []
+
+
+@pytest.mark.parametrize(("shape", "value"), REFUSED, ids=[f"{s}:{v!r}" for s, v in REFUSED])
+def test_hostile_values_are_refused_with_the_variable_and_the_value(inputs: ModuleType, shape: str, value: Any) -> None:
+    [message] = inputs.input_errors({"some_variable": [shape, value]})
+    assert message.startswith("some_variable must be ")
+    assert repr(value)[:100].rstrip("'") in message
+
+
+def test_an_unknown_shape_is_a_bug_not_a_pass(inputs: ModuleType) -> None:
+    with pytest.raises(ValueError, match="unknown shape"):
+        inputs.input_errors({"x": ["no_such_shape", "value"]})
+
+
+def test_systemd_quote_escapes_what_systemd_unescapes(inputs: ModuleType) -> None:
+    assert inputs.systemd_quote('a "b" \\ `c` $D') == '"a \\"b\\" \\\\ \\`c\\` \\$D"'
+    assert inputs.systemd_quote(4) == '"4"'
+
+
+def test_valid_services_have_no_errors(inputs: ModuleType, src: str) -> None:
+    assert inputs.service_errors([service(src)], ROUTES, "tcp") == []
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"port": 70000}, "port must be a port number 1-65535"),
+        ({"port": "8080"}, "port must be an integer"),
+        ({"port": True}, "port must be a port number"),
+        ({"name": "Bad-Name"}, "name must be [a-z][a-z0-9_]*"),
+        ({"socket_mode": "udp"}, "socket_mode must be one of auto, tcp, unix"),
+        ({"src": "/does/not/exist"}, "src must be a directory"),
+        ({"module": "run"}, "module must be 'module:callable'"),
+        ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
+        ({"static_dir": "../../../../../../etc"}, "static_dir must be a relative, normalised path"),
+        ({"health_path": "healthz"}, "health_path must be a URL path"),
+        ({"smoke_paths": ["/ok", "/x\n"]}, "smoke_paths must be a list of a URL path"),
+        ({"env": ["A=1"]}, "env must be a mapping"),
+        ({"env": {"SECRET_KEY": "x" * 20}}, "env must be a mapping of NAME"),
+        ({"user": "root"}, "user must not be root"),
+        ({"user": "deploy\nExecStartPre=+/bin/sh"}, "user must be a user or group name"),
+        ({"colour": "blue"}, "unknown key 'colour'"),
+    ],
+)
+def test_bad_service_is_named_in_the_error(
+    inputs: ModuleType, src: str, override: dict[str, Any], fragment: str
+) -> None:
+    errors = inputs.service_errors([service(src, **override)], ROUTES, "tcp")
+    assert any(fragment in error and "stack_services[0]" in error for error in errors), errors
+
+
+def test_static_dir_may_not_leave_the_code_through_a_symlink(inputs: ModuleType, src: str) -> None:
+    (Path(src) / "escape").symlink_to("/etc")
+    errors = inputs.service_errors([service(src, static_dir="escape")], ROUTES, "tcp")
+    assert errors == [f"stack_services[0] (web).static_dir 'escape' is not a directory inside {src}."]
+
+
+def test_two_services_on_one_port_or_user_are_refused(inputs: ModuleType, src: str) -> None:
+    errors = inputs.service_errors([service(src), service(src, name="api", user="web")], ROUTES, "tcp")
+    assert "stack_services: port 8080 is used by 2 services; each needs its own." in errors
+    assert "stack_services: user 'web' is used by 2 services; each needs its own." in errors
+
+
+def test_unix_services_may_share_the_default_port(inputs: ModuleType, src: str) -> None:
+    assert inputs.service_errors([service(src), service(src, name="api")], ROUTES, "unix") == []
+
+
+def test_route_to_undefined_service_is_refused(inputs: ModuleType, src: str) -> None:
+    errors = inputs.service_errors([service(src)], [{"path": "/api/", "service": "api"}], "tcp")
+    assert errors == ["stack_routes[0].service 'api' is not defined in stack_services."]
+
+
+@pytest.mark.parametrize(
+    ("route", "fragment"),
+    [
+        ({"path": "api", "service": "web"}, "path must be a URL path prefix that starts and ends with /"),
+        ({"path": "/a/ { autoindex on; }/", "service": "web"}, "stack_routes[0].path must be"),
+        ({"path": "/x/", "service": "web", "type": "cgi"}, "type must be one of app, static"),
+        ({"path": "/x/", "service": "web", "colour": "red"}, "unknown key 'colour'"),
+    ],
+)
+def test_bad_route_is_named_in_the_error(inputs: ModuleType, src: str, route: dict[str, Any], fragment: str) -> None:
+    errors = inputs.service_errors([service(src)], [route], "tcp")
+    assert any(fragment in error for error in errors), errors
+
+
+def test_static_route_needs_a_static_dir(inputs: ModuleType, src: str) -> None:
+    plain = {"name": "web", "src": src, "port": 8080}
+    errors = inputs.service_errors([plain], [{"path": "/s/", "service": "web", "type": "static"}], "tcp")
+    assert errors == ["stack_routes[0] is a static route but service 'web' has no static_dir."]
+
+
+def test_unknown_default_socket_mode_is_refused(inputs: ModuleType, src: str) -> None:
+    assert inputs.service_errors([service(src)], ROUTES, "fifo") == [
+        "stack_socket_mode must be one of auto, tcp, unix, got 'fifo'."
+    ]
+
+
+def test_empty_service_list_is_refused(inputs: ModuleType) -> None:
+    assert inputs.service_errors([], ROUTES, "tcp") == ["stack_services must be a non-empty list of services."]
+
+
+@pytest.mark.parametrize(
+    ("user", "home", "refused"),
+    [
+        ("web", None, False),  # a new account
+        ("web", "/srv/flask_app/web", False),  # the one this kit made
+        ("www-data", "/var/www", True),  # nginx's account
+        ("deploy", "/home/deploy", True),  # the SSH login user
+        ("root", "/root", True),
+    ],
+)
+def test_a_service_never_takes_over_an_account_of_the_host(
+    inputs: ModuleType, user: str, home: str | None, refused: bool
+) -> None:
+    passwd = {"root": ["x", "0", "0", "root", "/root", "/bin/bash"]}
+    if home:
+        passwd[user] = ["x", "999", "999", "", home, "/usr/sbin/nologin"]
+    services = [{"name": "web", "user": user, "dir": "/srv/flask_app/web"}]
+    assert inputs.foreign_accounts(services, passwd) == ([f"{user} (service web)"] if refused else [])
