@@ -364,7 +364,7 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     if "static_dir" in service:
         table[f"{where}.static_dir"] = ["relative_path", service["static_dir"]]
     errors.extend(input_errors(table))
-    if isinstance(service.get("port"), str):
+    if isinstance(service.get("port"), str) and _integer(service["port"]) is not None:
         errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
     if service.get("user") == "root":
         errors.append(f"{where}.user must not be root: a service runs as an account of its own.")

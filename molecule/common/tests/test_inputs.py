@@ -49,7 +49,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"stack_services": [GOOD_SERVICE, {**GOOD_SERVICE, "name": "api"}], "stack_socket_mode": "tcp"},
         ["port 8080 is used by 2 services"],
     ),
-    ("malformed service name", {"stack_services": [{**GOOD_SERVICE, "name": "Bad-Name"}]}, ["name must match"]),
+    ("malformed service name", {"stack_services": [{**GOOD_SERVICE, "name": "Bad-Name"}]}, ["name must be"]),
     ("release id with a slash", {"stack_release": "v1/beta"}, ["stack_release must be auto or", "v1/beta"]),
     (
         "code directory missing",
@@ -59,19 +59,23 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "route path without slashes",
         {"stack_routes": [{"path": "api", "service": "flask_app"}]},
-        ["path must start and end with '/'"],
+        ["stack_routes[0].path must be a URL path prefix that starts and ends with /"],
     ),
-    ("empty SECRET_KEY", {"app_secret_key": ""}, ["app_secret_key must be a string of at least 16 characters"]),
-    ("unknown pip mode", {"app_pip_mode": "carrier-pigeon"}, ["app_pip_mode must be index or offline"]),
+    ("empty SECRET_KEY", {"app_secret_key": ""}, ["app_secret_key must be one line of at least 16 characters"]),
+    ("unknown pip mode", {"app_pip_mode": "carrier-pigeon"}, ["app_pip_mode must be one of: index, offline"]),
     (
         "missing extra CA file",
         {"app_pip_extra_ca_cert": "/nonexistent/ca.pem"},
-        ["app_pip_extra_ca_cert must be a file on the controller"],
+        ["app_pip_extra_ca_cert must be a file on the controller", "/nonexistent/ca.pem"],
     ),
-    ("threads not a number", {"uwsgi_threads": "many"}, ["uwsgi_threads must be an integer >= 1", "many"]),
+    ("threads not a number", {"uwsgi_threads": "many"}, ["uwsgi_threads", "many", "unable to convert to int"]),
     ("backlog above somaxconn", {"uwsgi_listen_backlog": 100000}, ["uwsgi_listen_backlog must be 16-4096"]),
-    ("nginx port zero", {"nginx_http_port": 0}, ["nginx_http_port must be a port number 1-65535"]),
-    ("unknown TLS mode", {"nginx_tls_mode": "sometimes"}, ["nginx_tls_mode must be none, provided or self_signed"]),
+    ("nginx port zero", {"nginx_http_port": 0}, ["nginx_http_port must be a port number 1-65535, got 0"]),
+    (
+        "unknown TLS mode",
+        {"nginx_tls_mode": "sometimes"},
+        ["nginx_tls_mode must be one of: none, provided, self_signed"],
+    ),
     (
         "missing certificate file",
         {
@@ -79,7 +83,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "nginx_tls_certificate": "/nonexistent/site.crt",
             "nginx_tls_certificate_key": "/nonexistent/site.key",
         },
-        ["certificate is missing", "/nonexistent/site.crt"],
+        ["nginx_tls_certificate must be a file on the controller", "/nonexistent/site.crt"],
     ),
     (
         "server name with a semicolon",
@@ -89,18 +93,22 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "firewall source not an address",
         {"firewall_uwsgi_allowed_sources": ["the-web-servers"]},
-        ["firewall_uwsgi_allowed_sources must be a list of IP addresses"],
+        ["firewall_uwsgi_allowed_sources must be a list of IP addresses or networks", "the-web-servers"],
     ),
-    ("unknown access log format", {"nginx_access_log_format": "xml"}, ["nginx_access_log_format must be main or json"]),
+    (
+        "unknown access log format",
+        {"nginx_access_log_format": "xml"},
+        ["nginx_access_log_format must be one of: main, json"],
+    ),
     (
         "access log buffer not a size",
         {"nginx_access_log_buffer": "lots"},
-        ["nginx_access_log_buffer must be an nginx size"],
+        ["nginx_access_log_buffer must be an nginx size", "lots"],
     ),
     (
         "request id source not an address",
         {"nginx_request_id_trusted_sources": ["the-load-balancer"]},
-        ["nginx_request_id_trusted_sources must be a list of addresses or CIDR blocks", "the-load-balancer"],
+        ["nginx_request_id_trusted_sources must be a list of IP addresses or networks", "the-load-balancer"],
     ),
     (
         "stub_status listener without a port",
@@ -122,7 +130,105 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"monitoring_allowed_sources": ["prometheus.example.com"]},
         ["monitoring_allowed_sources must be a list of IP addresses or networks", "prometheus.example.com"],
     ),
-    ("unsupported Debian release", {"stack_supported_releases": ["11"]}, ["runs Debian 13", "supported: Debian 11"]),
+    ("unsupported Debian release", {"stack_supported_releases": ["11"]}, ["runs Debian 13", "Debian 11"]),
+    # Issue 18: values that rewrote a config, took over an account or turned a protection off.
+    (
+        "route path that adds a location",
+        {
+            "stack_routes": [
+                *ROUTES,
+                {"path": "/x/ { autoindex on; alias /etc/; } location /y/", "service": "flask_app"},
+            ]
+        },
+        ["stack_routes[2].path must be", "autoindex"],
+    ),
+    (
+        "header value that adds a directive",
+        {"nginx_security_headers": {"X-Frame-Options": 'DENY" always; autoindex on; add_header X "y'}},
+        ["nginx_security_headers must be a mapping of header names"],
+    ),
+    (
+        "header name with a newline",
+        {"nginx_security_headers": {"X-A\nautoindex": "on"}},
+        ["nginx_security_headers must be a mapping of header names"],
+    ),
+    (
+        "body size that adds a directive",
+        {"nginx_client_max_body_size": "1m; autoindex on"},
+        ["nginx_client_max_body_size must be an nginx size", "autoindex"],
+    ),
+    (
+        "worker count that adds a directive",
+        {"nginx_worker_processes": "auto; user root"},
+        ["nginx_worker_processes must be auto or an integer"],
+    ),
+    ("nginx user with a newline", {"nginx_user": "www-data\nuser root"}, ["nginx_user must be a user or group name"]),
+    (
+        "environment value with a newline",
+        {"stack_services": [{**GOOD_SERVICE, "env": {"MODE": "x\nLD_PRELOAD=/tmp/evil.so"}}]},
+        ["stack_services[0] (flask_app).env must be a mapping of NAME"],
+    ),
+    (
+        "SECRET_KEY through env",
+        {"stack_services": [{**GOOD_SERVICE, "env": {"SECRET_KEY": "chosen-by-the-inventory"}}]},
+        ["stack_services[0] (flask_app).env must be a mapping of NAME", "not SECRET_KEY"],
+    ),
+    (
+        "secret environment with a newline",
+        {"app_secret_env": {"API_TOKEN": "t\nSECRET_KEY=x"}},
+        ["app_secret_env must map names", "API_TOKEN"],
+    ),
+    (
+        "log directory with a newline",
+        {"uwsgi_log_dir": "/var/log/uwsgi\nExecStartPre=+/bin/sh -c id"},
+        ["uwsgi_log_dir must be an absolute, normalised path"],
+    ),
+    (
+        "socket group with a newline",
+        {"uwsgi_socket_group": "www-data\nExecStartPre=+/bin/true"},
+        ["uwsgi_socket_group must be a user or group name"],
+    ),
+    (
+        "IP allow list that allows any",
+        {"uwsgi_ip_address_allow": ["any"]},
+        ["uwsgi_ip_address_allow must be a list of IP addresses or networks", "any"],
+    ),
+    (
+        "service user root",
+        {"stack_services": [{**GOOD_SERVICE, "user": "root"}]},
+        ["stack_services[0] (flask_app).user must not be root"],
+    ),
+    (
+        "service user nginx's",
+        {"stack_services": [{**GOOD_SERVICE, "user": "www-data"}]},
+        ["www-data (service flask_app)", "already"],
+    ),
+    (
+        "release id with a trailing newline",
+        {"stack_release": "abc123\n"},
+        ["stack_release must be auto or", "abc123\\n"],
+    ),
+    (
+        "static dir outside the code",
+        {"stack_services": [{**GOOD_SERVICE, "static_dir": "../../../../../../etc"}]},
+        ["stack_services[0] (flask_app).static_dir must be a relative, normalised path"],
+    ),
+    (
+        "firewall source 0/0",
+        {"firewall_uwsgi_allowed_sources": ["0/0"]},
+        ["firewall_uwsgi_allowed_sources must be", "0/0"],
+    ),
+    (
+        "stub_status on every address",
+        {"nginx_stub_status_listen": "0.0.0.0:8090"},
+        ["nginx_stub_status_listen must be", "0.0.0.0:8090"],
+    ),
+    ("firewall switch mistyped", {"firewall_enabled": "maybe-ish"}, ["firewall_enabled", "maybe-ish"]),
+    (
+        "plain HTTP package index",
+        {"app_pip_index_url": "http://pypi.example.internal/simple"},
+        ["app_pip_index_url", "plain HTTP", "app_pip_allow_http"],
+    ),
 ]
 
 
@@ -155,6 +261,20 @@ def test_bad_input_fails_before_anything_changes(
         assert fragment in output, f"{case}: no {fragment!r} in\n{output[-3000:]}"
     assert "changed=0" in run.stdout, run.stdout[-1500:]
     assert fingerprint(host) == before, f"{case}: the host changed"
+
+
+@pytest.mark.parametrize("release", [".", "..", "../flask_app", "nonexistent-release", "current"])
+def test_a_mistyped_rollback_release_deletes_nothing(
+    host: Any, input_host: str, base_url: str, web: requests.Session, release: str
+) -> None:
+    before = fingerprint(host)
+    run = playbook("rollback.yml", input_host, {"rollback_release": release})
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-2000:]
+    assert "rollback_release must be" in output or f"no service keeps release {release}" in output, output[-3000:]
+    assert "changed=0" in run.stdout, run.stdout[-1500:]
+    assert fingerprint(host) == before, f"rollback_release={release!r}: the host changed"
+    assert web.get(base_url + "/healthz", timeout=10).status_code == 200
 
 
 def test_broken_nginx_setting_is_refused_and_the_old_config_keeps_serving(
