@@ -91,3 +91,22 @@ def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, rele
             host.run(f"sed -i 's#^socket = /run/flask_app/old.sock$#socket = 127.0.0.1:8080#' {ini}")
         if "socket moved" in host.run(probe).stdout:
             host.run("systemctl restart uwsgi-flask_app")
+
+
+def test_the_pre_switch_check_runs_in_the_units_sandbox(
+    host: Any, release_host: str, base_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The new release's code, loaded by the check before it takes traffic, gets the unit's
+    sandbox: what it writes to /var/tmp (which the service user may write) stays in its own
+    private /var/tmp (PrivateTmp), as it does for the live workers."""
+    marker = f"/var/tmp/flask_app-precheck-{time.time_ns()}"
+    probe = (
+        "\n# Written at import: by the pre-switch check first, then by each uWSGI worker.\n"
+        f"with open({marker!r}, 'w') as _marker:\n"
+        "    _marker.write('written outside the sandbox')\n"
+    )
+    before = release_of(base_url)
+    deployed = playbook("deploy.yml", release_host, variant(tmp_path_factory.mktemp("sandbox"), "sandboxed", probe))
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    assert release_of(base_url) != before
+    assert not host.file(marker).exists, "the release's code wrote to the host's /var/tmp"

@@ -44,6 +44,44 @@ def file_digest(path: str, length: int = 12) -> str:
         return hashlib.sha256(handle.read()).hexdigest()[:length]
 
 
+# The sandbox of a service's code (docs/security.md): the uWSGI unit has these lines
+# (roles/uwsgi), and the pre-switch check runs the new release under the same ones
+# (roles/app, systemd-run --property). The code needs no privilege, writes nothing but
+# what the unit adds (its log and runtime directory), and makes no new namespaces or
+# devices.
+SANDBOX = (
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "DevicePolicy=closed",
+    "PrivateIPC=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectProc=invisible",
+    "ProcSubset=pid",
+    "KeyringMode=private",
+    "RemoveIPC=yes",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "MemoryDenyWriteExecute=yes",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @resources",
+    "SystemCallErrorNumber=EPERM",
+    "UMask=0077",
+)
+
+
 def resolve_services(
     services: list[dict[str, Any]],
     release: str,
@@ -87,6 +125,7 @@ def resolve_services(
                 "unit": f"uwsgi-{name}",
                 "socket_path": f"/run/{name}/uwsgi.sock",
                 "stats_socket": f"/run/{name}/stats.sock",
+                "sandbox": list(SANDBOX),
             }
         )
         item["address"] = item["socket_path"] if item["socket_mode"] == "unix" else f"{bind_address}:{item['port']}"
