@@ -50,7 +50,10 @@ RESERVED_ENV = ("SECRET_KEY", "APP_SERVICE_NAME")
 URL = re.compile(r"https?://[A-Za-z0-9._~:/?&=%+@-]{1,2048}")
 URL_PATH = re.compile(r"/[A-Za-z0-9._~/%?=&+-]{0,255}")
 ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*")
-MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+# module:callable, or module:factory() for an application factory (uWSGI calls it).
+MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(?:\(\))?")
+# Glob patterns of paths to leave out of a release: path characters and * ? [ ].
+GLOB = re.compile(r"[A-Za-z0-9._+/*?\[\]-]{1,200}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -161,6 +164,11 @@ def is_env(value: Any) -> bool:
         isinstance(name, str) and ENV_NAME.fullmatch(name) and name not in RESERVED_ENV and is_env_value(text)
         for name, text in value.items()
     )
+
+
+def is_secret_env(value: Any) -> bool:
+    """A service's own secrets: like `env`, and SECRET_KEY may be set on purpose."""
+    return isinstance(value, dict) and is_env({k: v for k, v in value.items() if k != "SECRET_KEY"})
 
 
 def is_line(value: Any) -> bool:
@@ -278,8 +286,22 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "pem": ("PEM text (-----BEGIN ...) or empty", is_pem),
     "nginx_block": ("nginx lines whose braces balance inside the server block", is_nginx_block),
     "cpu_name": ("a CPU name: 1-32 letters, digits and _", _matches(re.compile(r"[A-Za-z0-9_]{1,32}"))),
+    "relative_paths": (
+        "a list of relative, normalised paths of letters, digits and . _ + - / (no .. parts)",
+        lambda value: isinstance(value, list) and all(is_relative_path(p) for p in value),
+    ),
+    "globs": (
+        "a list of glob patterns (letters, digits, . _ + - / * ? [ ], no .. parts)",
+        lambda value: (
+            isinstance(value, list)
+            and all(_matches(GLOB)(p) and ".." not in p.split("/") and not p.startswith("/") for p in value)
+        ),
+    ),
     "table_name": ("[a-z][a-z0-9_]* (at most 31 characters)", _matches(SERVICE_NAME)),
-    "wsgi_module": ("'module:callable', e.g. run:app or pkg.wsgi:app", _matches(MODULE)),
+    "wsgi_module": (
+        "'module:callable' or 'module:factory()', e.g. run:app, pkg.wsgi:app or pkg:create_app()",
+        _matches(MODULE),
+    ),
     "url_path": ("a URL path starting with / (letters, digits and ._~/%?=&+-)", _matches(URL_PATH)),
     "route_path": (
         "a URL path prefix that starts and ends with / (letters, digits and ._~-, no . or .. parts)",
@@ -323,6 +345,10 @@ SERVICE_KEYS = {
     "user",
     "env",
     "smoke_paths",
+    "exclude",
+    "data_dirs",
+    "files",
+    "secret_env",
 }
 SOCKET_MODES = ("auto", "tcp", "unix")
 ROUTE_TYPES = ("app", "static")
@@ -333,6 +359,53 @@ def _inside(base: str, relative: str) -> bool:
     """relative, with every symlink followed, stays inside base."""
     real_base = os.path.realpath(base)
     return os.path.commonpath([real_base, os.path.realpath(os.path.join(base, relative))]) == real_base
+
+
+# Names a release needs for itself (its virtualenv link and its id file).
+RELEASE_NAMES = (".venv", "RELEASE")
+
+
+def _data_dir_errors(where: str, data_dirs: list[str]) -> list[str]:
+    errors = [
+        f"{where}.data_dirs: {d!r} is a name the release needs ({', '.join(RELEASE_NAMES)})."
+        for d in data_dirs
+        if d.split("/")[0] in RELEASE_NAMES
+    ]
+    errors.extend(
+        f"{where}.data_dirs: {inner!r} is inside {outer!r}; list each data directory once."
+        for outer in data_dirs
+        for inner in data_dirs
+        if inner != outer and inner.startswith(outer + "/")
+    )
+    if len(set(data_dirs)) != len(data_dirs):
+        errors.append(f"{where}.data_dirs lists a directory twice: {data_dirs!r}.")
+    return errors
+
+
+def _file_errors(where: str, files: Any, data_dirs: list[str]) -> list[str]:
+    """files: [{dest, content} | {dest, src}], each inside a data directory. Contents are
+    never shown: they may be secrets."""
+    if not isinstance(files, list):
+        return [f"{where}.files must be a list of {{dest, content}} or {{dest, src}} mappings."]
+    errors = []
+    for number, entry in enumerate(files):
+        at = f"{where}.files[{number}]"
+        if not isinstance(entry, dict) or set(entry) - {"dest", "content", "src"}:
+            errors.append(f"{at} must be a mapping with dest and one of content or src.")
+            continue
+        dest = entry.get("dest")
+        if not is_relative_path(dest) or not any(str(dest).startswith(d + "/") for d in data_dirs):
+            errors.append(
+                f"{at}.dest must be a relative path inside one of data_dirs ({', '.join(data_dirs) or 'none'}),"
+                f" got {_show(dest)}."
+            )
+        if ("content" in entry) == ("src" in entry):
+            errors.append(f"{at} needs exactly one of content or src.")
+        elif "content" in entry and not isinstance(entry["content"], str):
+            errors.append(f"{at}.content must be text.")
+        elif "src" in entry and not (is_line(entry["src"]) and os.path.isfile(entry["src"])):
+            errors.append(f"{at}.src must be a file on the controller, got {_show(entry['src'])}.")
+    return errors
 
 
 def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
@@ -358,6 +431,8 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
         f"{where}.port": ["port", service.get("port")],
         f"{where}.health_path": ["url_path", service.get("health_path", "/healthz")],
         f"{where}.env": ["env", service.get("env", {})],
+        f"{where}.exclude": ["globs", service.get("exclude", [])],
+        f"{where}.data_dirs": ["relative_paths", service.get("data_dirs", [])],
     }
     if "user" in service:
         table[f"{where}.user"] = ["account", service["user"]]
@@ -366,6 +441,16 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     errors.extend(input_errors(table))
     if isinstance(service.get("port"), str) and _integer(service["port"]) is not None:
         errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
+    if not is_secret_env(service.get("secret_env", {})):
+        shown = list(service["secret_env"]) if isinstance(service["secret_env"], dict) else "not a mapping"
+        errors.append(
+            f"{where}.secret_env must map names ([A-Za-z_][A-Za-z0-9_]*, not APP_SERVICE_NAME) to one-line"
+            f" values; the names given: {shown}."
+        )
+    data_dirs = service.get("data_dirs", [])
+    if isinstance(data_dirs, list) and all(is_relative_path(d) for d in data_dirs):
+        errors.extend(_data_dir_errors(where, data_dirs))
+        errors.extend(_file_errors(where, service.get("files", []), data_dirs))
     if service.get("user") == "root":
         errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
     mode = service.get("socket_mode", default_mode)

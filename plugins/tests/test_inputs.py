@@ -46,6 +46,7 @@ ACCEPTED = [
     ("url_or_empty", "https://pypi.example.internal/simple"),
     ("auto_or_release", "2026-12-02.1"),
     ("wsgi_module", "pkg.wsgi:app"),
+    ("wsgi_module", "pkg:create_app()"),
     ("route_path", "/api/v1/"),
     ("url_path", "/healthz"),
     ("nginx_block", 'location /x/ { return 200 "}"; } # a { comment'),
@@ -92,6 +93,8 @@ REFUSED = [
     ("auto_or_release", "."),
     ("auto_or_release", "../x"),
     ("wsgi_module", "run:app\n"),
+    ("wsgi_module", "pkg:create_app('prod')"),
+    ("wsgi_module", "pkg:create_app();import os"),
     ("route_path", "/a/ { autoindex on; } location /b/"),
     ("route_path", "/../"),
     ("route_path", "/a"),
@@ -136,7 +139,7 @@ def test_valid_services_have_no_errors(inputs: ModuleType, src: str) -> None:
         ({"name": "Bad-Name"}, "name must be [a-z][a-z0-9_]*"),
         ({"socket_mode": "udp"}, "socket_mode must be one of auto, tcp, unix"),
         ({"src": "/does/not/exist"}, "src must be a directory"),
-        ({"module": "run"}, "module must be 'module:callable'"),
+        ({"module": "run"}, "module must be 'module:callable' or 'module:factory()'"),
         ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
         ({"static_dir": "../../../../../../etc"}, "static_dir must be a relative, normalised path"),
         ({"health_path": "healthz"}, "health_path must be a URL path"),
@@ -224,3 +227,20 @@ def test_a_service_never_takes_over_an_account_of_the_host(
         passwd[user] = ["x", "999", "999", "", home, "/usr/sbin/nologin"]
     services = [{"name": "web", "user": user, "dir": "/srv/flask_app/web"}]
     assert inputs.foreign_accounts(services, passwd) == ([f"{user} (service web)"] if refused else [])
+
+
+@pytest.mark.parametrize(
+    ("data_dirs", "fragment"),
+    [
+        (["instance", "instance/uploads"], "'instance/uploads' is inside 'instance'"),
+        ([".venv"], "is a name the release needs"),
+        (["instance", "instance"], "lists a directory twice"),
+        (["../shared"], "data_dirs must be a list of relative, normalised paths"),
+        ("instance", "data_dirs must be a list"),
+    ],
+)
+def test_data_dirs_are_separate_places_inside_the_app(
+    inputs: ModuleType, src: str, data_dirs: Any, fragment: str
+) -> None:
+    errors = inputs.service_errors([service(src, data_dirs=data_dirs)], ROUTES, "tcp")
+    assert any(fragment in error for error in errors), errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from typing import Any
 
@@ -57,6 +59,12 @@ def kept_releases(states: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def service_secret_key(secret: str, service: str) -> str:
+    """The SECRET_KEY of one service, derived from app_secret_key: services on one domain
+    do not accept each other's session cookies, and one vaulted secret still serves all."""
+    return hmac.new(secret.encode(), f"flask_app SECRET_KEY {service}".encode(), hashlib.sha256).hexdigest()
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -64,4 +72,5 @@ class FilterModule:
             "app_with_releases": with_releases,
             "app_rollback_targets": rollback_targets,
             "app_kept_releases": kept_releases,
+            "app_service_secret_key": service_secret_key,
         }

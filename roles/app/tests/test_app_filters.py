@@ -33,3 +33,11 @@ def test_live_release_survives_even_when_oldest() -> None:
 
 def test_nothing_removed_below_the_limit() -> None:
     assert app_filters.releases_to_remove(found("live", "r1"), 5) == []
+
+
+def test_each_service_gets_its_own_secret_key_from_the_one_in_vault() -> None:
+    first = app_filters.service_secret_key("the-vaulted-secret-key", "shop")
+    assert first == app_filters.service_secret_key("the-vaulted-secret-key", "shop")
+    assert first != app_filters.service_secret_key("the-vaulted-secret-key", "blog")
+    assert first != app_filters.service_secret_key("another-vaulted-key", "shop")
+    assert "the-vaulted-secret-key" not in first and len(first) == 64

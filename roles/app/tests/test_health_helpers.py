@@ -173,3 +173,51 @@ def test_probe_follows_the_socket_the_running_master_is_bound_to(
     out = capsys.readouterr().out
     assert out.startswith(f"{uwsgi_probe.MOVED}: {live} is live, /run/x/uwsgi.sock is configured")
     assert "200 ok" in out
+
+
+@pytest.mark.parametrize(
+    ("reply", "healthy"),
+    [
+        (b"HTTP/1.1 200 OK\r\n\r\nok", True),  # plain text: the app need not report its release
+        (b"HTTP/1.1 204 No Content\r\n\r\n", True),  # any 2xx
+        (b'HTTP/1.1 200 OK\r\n\r\n{"status": "ok"}', True),  # JSON without a release
+        (b'HTTP/1.1 200 OK\r\n\r\n{"release": "r2"}', True),
+        (b'HTTP/1.1 200 OK\r\n\r\n{"release": "r1"}', False),  # the old release answered
+        (b"HTTP/1.1 302 Found\r\n\r\n", False),
+    ],
+)
+def test_live_health_is_2xx_and_the_right_release_when_one_is_reported(
+    reply: bytes, healthy: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, _ = _fake_uwsgi(reply)
+    with server:
+        code = uwsgi_probe.main(["probe", f"127.0.0.1:{server.getsockname()[1]}", "/healthz", "--release=r2"])
+    assert code == (0 if healthy else 1), capsys.readouterr().out
+
+
+PLAIN_TEXT_APP = """
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+@pytest.mark.parametrize("release", [PLAIN_TEXT_APP], indirect=True)
+def test_a_plain_text_health_path_passes_the_check(release: str) -> None:
+    directory, target = _split(release)
+    assert wsgi_check.check(directory, target, "r2", ["/healthz"]) == []
+
+
+FACTORY_APP = """
+def create_app():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"made by the factory"]
+    return app
+"""
+
+
+@pytest.mark.parametrize("release", [FACTORY_APP], indirect=True)
+def test_an_application_factory_is_called_as_uwsgi_calls_it(release: str) -> None:
+    directory, module = release.split("|")
+    assert wsgi_check.check(directory, f"{module}:create_app()", "r2", ["/healthz"]) == []

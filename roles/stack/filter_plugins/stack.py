@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import hashlib
 import os
@@ -9,29 +10,47 @@ import tarfile
 import tempfile
 from typing import Any
 
-# Interpreter and tool caches: they differ between machines, never between releases.
-IGNORED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".venv"}
+# Never shipped, never part of a release id: version control (its history and hooks),
+# local secrets (.env, .env.local, .envrc), interpreter and tool caches, virtualenvs.
+IGNORED_NAMES = {".git", ".hg", ".svn", ".bzr", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+IGNORED_NAMES |= {".venv", ".tox", ".nox"}
+IGNORED_PREFIXES = (".env",)
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 
 
-def code_files(root: str) -> list[str]:
+def ignored(relative: str, exclude: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether a path of the code tree stays on the controller.
+
+    `exclude` holds the service's own glob patterns (`stack_services[].exclude`): a pattern
+    matches a path from the top (`tests/*`, `docs`) or any single name in it (`*.sqlite`).
+    """
+    parts = relative.split("/")
+    for index, part in enumerate(parts):
+        if part in IGNORED_NAMES or part.startswith(IGNORED_PREFIXES):
+            return True
+        prefix = "/".join(parts[: index + 1])
+        if any(fnmatch.fnmatchcase(prefix, p) or fnmatch.fnmatchcase(part, p) for p in exclude):
+            return True
+    return relative.endswith(IGNORED_SUFFIXES)
+
+
+def code_files(root: str, exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Relative paths of the files that make up a release, sorted."""
     found: list[str] = []
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in IGNORED_NAMES)
-        for name in files:
-            if name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES):
-                continue
-            found.append(os.path.relpath(os.path.join(directory, name), root))
+        here = os.path.relpath(directory, root)
+        prefix = "" if here == "." else here + "/"
+        subdirs[:] = sorted(d for d in subdirs if not ignored(prefix + d, exclude))
+        found.extend(prefix + name for name in files if not ignored(prefix + name, exclude))
     return sorted(found)
 
 
-def tree_digest(root: str, length: int = 12) -> str:
+def tree_digest(root: str, length: int = 12, exclude: list[str] | tuple[str, ...] = ()) -> str:
     """SHA-256 over names and contents of a code tree: equal trees give equal release ids."""
     if not os.path.isdir(root):
         raise ValueError(f"tree_digest: {root} is not a directory")
     digest = hashlib.sha256()
-    for relative in code_files(root):
+    for relative in code_files(root, exclude):
         digest.update(relative.encode() + b"\0")
         with open(os.path.join(root, relative), "rb") as handle:
             digest.update(hashlib.sha256(handle.read()).digest())
@@ -108,8 +127,14 @@ def resolve_services(
             "user": name,
             "env": {},
             "smoke_paths": [],
+            "exclude": [],
+            "data_dirs": [],
+            "files": [],
+            "secret_env": {},
             **service,
         }
+        # Data is never code: a data directory in the source tree stays on the controller.
+        item["exclude"] = [*item["exclude"], *item["data_dirs"]]
         requirements_digest = file_digest(os.path.join(src, "requirements.txt"))
         service_dir = f"{base_dir.rstrip('/')}/{name}"
         item.update(
@@ -117,7 +142,7 @@ def resolve_services(
                 "src": src,
                 "socket_mode": _socket_mode(service.get("socket_mode", default_mode), all_in_one),
                 "group": item["user"],
-                "release": tree_digest(src) if release == "auto" else str(release),
+                "release": tree_digest(src, exclude=item["exclude"]) if release == "auto" else str(release),
                 "requirements_digest": requirements_digest,
                 "dir": service_dir,
                 # One virtualenv per requirements file and Python: a code-only release reuses it.
@@ -125,7 +150,10 @@ def resolve_services(
                 "unit": f"uwsgi-{name}",
                 "socket_path": f"/run/{name}/uwsgi.sock",
                 "stats_socket": f"/run/{name}/stats.sock",
-                "sandbox": list(SANDBOX),
+                # Data that outlives releases (data_dirs live here, linked into each
+                # release), and the working directory of the service and its checks.
+                "data_path": f"{service_dir}/data",
+                "sandbox": [*SANDBOX, *([f"ReadWritePaths={service_dir}/data"] if item["data_dirs"] else [])],
             }
         )
         item["address"] = item["socket_path"] if item["socket_mode"] == "unix" else f"{bind_address}:{item['port']}"
@@ -139,10 +167,7 @@ def _socket_mode(mode: str, all_in_one: bool) -> str:
     return mode
 
 
-def _skip(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    parts = info.name.split("/")
-    if any(part in IGNORED_NAMES for part in parts) or info.name.endswith(IGNORED_SUFFIXES):
-        return None
+def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     # Same tree, same bytes: the archive does not depend on who packed it or when.
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
@@ -170,8 +195,11 @@ def release_archive(service: dict[str, Any], build_dir: str) -> str:
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
             tarfile.open(fileobj=packed, mode="w") as archive,
         ):
-            for name in sorted(os.listdir(service["src"])):
-                archive.add(os.path.join(service["src"], name), arcname=name, filter=_skip)
+            # Exactly the files of the release id (code_files): nothing else leaves the controller.
+            for relative in code_files(service["src"], service.get("exclude", [])):
+                archive.add(
+                    os.path.join(service["src"], relative), arcname=relative, recursive=False, filter=_normalised
+                )
         os.chmod(partial, 0o644)
         os.replace(partial, dest)
     finally:
@@ -183,9 +211,6 @@ def release_archive(service: dict[str, Any], build_dir: str) -> str:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "stack_tree_digest": tree_digest,
-            "stack_file_digest": file_digest,
-            "stack_code_files": code_files,
             "stack_resolve_services": resolve_services,
             "stack_release_archive": release_archive,
         }

@@ -98,3 +98,44 @@ def test_release_archive_is_reproducible_and_leaves_caches_out(
         names = archive.getnames()
     assert "run.py" in names and "requirements.txt" in names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_vcs_local_secrets_caches_and_excluded_paths_stay_on_the_controller(src: str) -> None:
+    root = Path(src)
+    for relative in (
+        ".git/config",
+        ".git/hooks/pre-commit",
+        ".env",
+        ".env.production",
+        ".envrc",
+        "instance/app.sqlite",
+    ):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text("not code\n", encoding="utf-8")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_app.py").write_text("def test(): pass\n", encoding="utf-8")
+    assert stack.code_files(src, ["tests", "*.sqlite"]) == ["requirements.txt", "run.py"]
+    assert "tests/test_app.py" in stack.code_files(src)
+
+
+def test_a_change_outside_the_shipped_files_is_not_a_new_release(src: str) -> None:
+    before = stack.tree_digest(src)
+    (Path(src) / ".git").mkdir()
+    (Path(src) / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    (Path(src) / ".env").write_text("SECRET=1\n", encoding="utf-8")
+    assert stack.tree_digest(src) == before
+
+
+def test_the_archive_ships_exactly_the_files_of_the_release_id(
+    src: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import tarfile
+
+    (Path(src) / ".git").mkdir()
+    (Path(src) / ".git" / "config").write_text("[core]\n", encoding="utf-8")
+    (Path(src) / ".env").write_text("SECRET=1\n", encoding="utf-8")
+    (Path(src) / "notes.md").write_text("draft\n", encoding="utf-8")
+    [resolved] = stack.resolve_services([service(src, exclude=["*.md"])], "auto", "/srv/x", "tcp", "3.13")
+    with tarfile.open(stack.release_archive(resolved, str(tmp_path_factory.mktemp("a")))) as archive:
+        names = sorted(archive.getnames())
+    assert names == stack.code_files(src, ["*.md"]) == ["requirements.txt", "run.py"]

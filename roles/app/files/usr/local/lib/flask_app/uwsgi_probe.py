@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """GET a path from a live uWSGI socket over the uwsgi protocol: a health check without nginx.
 
-usage: uwsgi_probe.py ADDRESS PATH [TIMEOUT] [--stats=SOCKET --replaced=PID,PID...]
+usage: uwsgi_probe.py ADDRESS PATH [TIMEOUT] [--stats=SOCKET --replaced=PID,PID...] [--release=ID]
        uwsgi_probe.py --workers SOCKET
   ADDRESS is HOST:PORT or the path of a unix socket.
 
-Prints the HTTP status code and the body, and exits 0 on 200, 1 otherwise.
+Prints the HTTP status code and the body, and exits 0 on any 2xx, 1 otherwise.
+With --release, a JSON body that has a "release" key must name ID: the app
+need not report its release, but when it does, it must be the right one.
 With --stats and --replaced (the worker pids before a chain reload), it also
 waits for every worker to be a new one that accepts requests: until then some
 workers still serve the old release. --workers prints the current worker pids.
@@ -68,6 +70,15 @@ def request(address: str, path: str, timeout: float = 5.0) -> tuple[int, str]:
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
     return int(status_line.split()[1]), body.decode(errors="replace")
+
+
+def reported_release(body: str) -> str | None:
+    """The "release" a JSON body reports, or None (not JSON, or no such key)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    return str(document["release"]) if isinstance(document, dict) and "release" in document else None
 
 
 def stats(stats_socket: str) -> dict[str, Any] | None:
@@ -138,7 +149,13 @@ def main(argv: list[str]) -> int:
         print(f"000 {address}: {error}")
         return 1
     print(code, body.strip())
-    return 0 if code == 200 else 1
+    if not 200 <= code < 300:
+        return 1
+    reported = reported_release(body)
+    if options.get("release") and reported is not None and reported != options["release"]:
+        print(f"reports release {reported}, expected {options['release']}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

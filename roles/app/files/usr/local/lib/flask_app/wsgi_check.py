@@ -2,9 +2,10 @@
 """Load a release's WSGI app in-process and GET paths from it, before it takes any traffic.
 
 usage: wsgi_check.py RELEASE_DIR MODULE:CALLABLE EXPECTED_RELEASE PATH...
+  MODULE:FACTORY() calls the factory for the app, as uWSGI does.
 
-Exits 0 when every path answers 200 (and the health path reports EXPECTED_RELEASE
-when it answers JSON with a "release" key); otherwise prints why and exits 1. Run
+Exits 0 when every path answers 2xx (and reports EXPECTED_RELEASE when it answers
+JSON with a "release" key); otherwise prints why and exits 1. Run
 with the release's virtualenv Python, as the service user, with its environment.
 """
 
@@ -23,7 +24,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def load(release_dir: str, target: str) -> WSGIApp:
     module_name, _, attribute = target.partition(":")
     sys.path.insert(0, release_dir)
-    return getattr(importlib.import_module(module_name), attribute)
+    found = getattr(importlib.import_module(module_name), attribute.removesuffix("()"))
+    return found() if attribute.endswith("()") else found
 
 
 def get(app: WSGIApp, path: str) -> tuple[int, bytes]:
@@ -74,7 +76,7 @@ def check(release_dir: str, target: str, expected_release: str, paths: list[str]
         except Exception as error:
             problems.append(f"GET {path} raised {type(error).__name__}: {error}")
             continue
-        if code != 200:
+        if not 200 <= code < 300:
             problems.append(f"GET {path} answered {code}")
             continue
         try:
@@ -94,7 +96,7 @@ def main(argv: list[str]) -> int:
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"release {argv[3]}: {', '.join(argv[4:])} answered 200")
+        print(f"release {argv[3]}: {', '.join(argv[4:])} answered 2xx")
     return 1 if problems else 0
 
 
