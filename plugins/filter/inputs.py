@@ -349,6 +349,7 @@ SERVICE_KEYS = {
     "data_dirs",
     "files",
     "secret_env",
+    "git",
 }
 SOCKET_MODES = ("auto", "tcp", "unix")
 ROUTE_TYPES = ("app", "static")
@@ -363,6 +364,32 @@ def _inside(base: str, relative: str) -> bool:
 
 # Names a release needs for itself (its virtualenv link and its id file).
 RELEASE_NAMES = (".venv", "RELEASE")
+
+
+# What a service installs from, in this order (stack role: requirements or project).
+INSTALL_FILES = ("requirements.txt", "pyproject.toml")
+# A repository the controller can reach: a URL (https, ssh, git, file), user@host:path, or an
+# absolute path; never an option (a leading -).
+GIT_REPO = re.compile(
+    r"(?:(?:https|ssh|git|file)://[A-Za-z0-9._~:/?&=%+@-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+|/[A-Za-z0-9._+/-]*)"
+)
+# A branch, tag or commit: git's ref characters, never an option, no .. (a range).
+GIT_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
+
+
+def _git_errors(where: str, git: Any) -> list[str]:
+    if not isinstance(git, dict) or set(git) != {"repo", "version"}:
+        return [f"{where}.git must be a mapping with repo and version, got {_show(git)}."]
+    errors = []
+    if not _matches(GIT_REPO)(git["repo"]):
+        errors.append(
+            f"{where}.git.repo must be a URL (https://, ssh://, git://, file://), user@host:path or an"
+            f" absolute path on the controller, got {_show(git['repo'])}."
+        )
+    version = str(git["version"]) if isinstance(git["version"], str | int) else git["version"]
+    if not _matches(GIT_VERSION)(version) or ".." in str(version):
+        errors.append(f"{where}.git.version must be a branch, tag or commit, got {_show(git['version'])}.")
+    return errors
 
 
 def _data_dir_errors(where: str, data_dirs: list[str]) -> list[str]:
@@ -422,10 +449,14 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     else:
         where = f"stack_services[{index}] ({name})"
     src = service.get("src")
-    if not is_line(src) or not os.path.isdir(src):
+    if ("src" in service) == ("git" in service):
+        errors.append(f"{where} needs exactly one source: src (a directory) or git ({{repo, version}}).")
+    elif "git" in service:
+        errors.extend(_git_errors(where, service["git"]))
+    elif not is_line(src) or not os.path.isdir(src):
         errors.append(f"{where}.src must be a directory on the controller, got {_show(src)}.")
-    elif not os.path.isfile(os.path.join(src, "requirements.txt")):
-        errors.append(f"{where}.src {src} has no requirements.txt.")
+    elif not any(os.path.isfile(os.path.join(src, f)) for f in INSTALL_FILES):
+        errors.append(f"{where}.src {src} has neither {' nor '.join(INSTALL_FILES)}: nothing says what to install.")
     table = {
         f"{where}.module": ["wsgi_module", service.get("module", "run:app")],
         f"{where}.port": ["port", service.get("port")],
@@ -458,7 +489,8 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
         errors.append(f"{where}.socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(mode)}.")
     static_dir = service.get("static_dir")
     if (
-        is_relative_path(static_dir)
+        "git" not in service
+        and is_relative_path(static_dir)
         and is_line(src)
         and os.path.isdir(src)
         and not (os.path.isdir(os.path.join(src, static_dir)) and _inside(src, static_dir))

@@ -42,6 +42,16 @@ HOSTILE_WHOLE = [".", "..", "../../../../etc", " ", "x" * 5000, "\u00fcn\u00efco
 # them; the check here is that they cannot leave the block.
 RAW_CONFIG = {"nginx_server_extra_config"}
 
+# Good values of the optional keys of a service, tried like every other input.
+SERVICE_EXAMPLES: dict[str, Any] = {
+    "user": "flask_app",
+    "smoke_paths": ["/"],
+    "env": {"MODE": "x"},
+    "secret_env": {"API_TOKEN": "token-1234"},
+    "data_dirs": ["instance"],
+    "exclude": ["tests"],
+}
+
 # Good values for inputs whose default is empty, so a suffix has something to follow.
 GOOD_EXAMPLES: dict[str, Any] = {
     "app_secret_env": {"API_TOKEN": "token-1234"},
@@ -156,7 +166,7 @@ def cases() -> Iterator[tuple[str, str, list[str], Any]]:
                 for label, value in hostile_variants(good_value(name, play)):
                     yield kind, name, [label], value
         services = play.value(play.variables["stack_services"])
-        for key, good in {**services[0], "user": "flask_app", "smoke_paths": ["/"], "env": {"MODE": "x"}}.items():
+        for key, good in {**services[0], **SERVICE_EXAMPLES}.items():
             for label, value in hostile_variants(good):
                 yield kind, "stack_services", [key, label], value
         for key, good in play.value(play.variables["stack_routes"])[1].items():
@@ -189,7 +199,7 @@ def good_structures(kind: str, name: str = "", path: tuple[str, ...] = ()) -> di
         if name:
             play = render.Play(host_variables(kind))
             if name == "stack_services":
-                good = {"user": "flask_app", "smoke_paths": ["/"], "env": {"MODE": "x"}}.get(path[0])
+                good = SERVICE_EXAMPLES.get(path[0])
                 variables = with_value(variables, name, list(path), good) if good is not None else variables
             elif name in GOOD_EXAMPLES:
                 variables = with_value(variables, name, [], good_value(name, play))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import gzip
 import hashlib
+import io
 import os
+import subprocess
 import tarfile
 import tempfile
+import tomllib
 from typing import Any
 
 # Never shipped, never part of a release id: version control (its history and hooks),
@@ -101,6 +105,67 @@ SANDBOX = (
 )
 
 
+def _git(*args: str) -> str:
+    """One git command on the controller, as an argv list; its error says what went wrong."""
+    done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        raise ValueError(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def git_export(name: str, repo: str, version: str, cache_dir: str) -> tuple[str, str]:
+    """(directory holding `version` of `repo` as plain files, its commit id).
+
+    The controller keeps a mirror per service (<cache_dir>/<name>.git), fetched on every
+    run so a branch names its newest commit, and one export per commit: no .git directory
+    ever leaves it. A lock makes the hosts of one run, resolved in parallel, take turns.
+    """
+    root = cache_dir
+    os.makedirs(root, exist_ok=True)
+    mirror = os.path.join(root, f"{name}.git")
+    with open(os.path.join(root, f"{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isdir(mirror):
+            _git("--git-dir", mirror, "remote", "set-url", "origin", repo)
+            _git("--git-dir", mirror, "fetch", "--quiet", "--prune", "--tags", "origin")
+        else:
+            _git("clone", "--quiet", "--mirror", "--", repo, mirror)
+        commit = _git("--git-dir", mirror, "rev-parse", "--verify", "--end-of-options", f"{version}^{{commit}}")
+        export = os.path.join(root, f"{name}-{commit}")
+        if not os.path.isdir(export):
+            partial = tempfile.mkdtemp(dir=root, prefix=f".{name}-")
+            tar = subprocess.run(
+                ["git", "--git-dir", mirror, "archive", "--format=tar", commit], capture_output=True, check=True
+            ).stdout
+            with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+                archive.extractall(partial, filter="data")
+            os.replace(partial, export)
+    return export, commit
+
+
+def install_plan(name: str, src: str, release: str, static_dir: str | None) -> dict[str, Any]:
+    """How the release's virtualenv is built, and what keys it.
+
+    requirements.txt: its digest keys the virtualenv, shared by every release with the same
+    requirements. Else pyproject.toml: the project and its dependencies, one virtualenv per
+    release (the project itself is in it); build_requires are what building it needs (for
+    the offline wheelhouse).
+    """
+    if static_dir and not os.path.isdir(os.path.join(src, static_dir)):
+        raise ValueError(f"stack_services ({name}): static_dir {static_dir} is not a directory of {src}")
+    requirements = os.path.join(src, "requirements.txt")
+    if os.path.isfile(requirements):
+        return {"install": "requirements", "install_key": file_digest(requirements), "build_requires": []}
+    pyproject = os.path.join(src, "pyproject.toml")
+    if not os.path.isfile(pyproject):
+        raise ValueError(f"stack_services ({name}): {src} has neither requirements.txt nor pyproject.toml")
+    with open(pyproject, "rb") as handle:
+        build_system = tomllib.load(handle).get("build-system", {})
+    # pip's own default for a project that names no build backend.
+    requires = build_system.get("requires", ["setuptools>=40.8.0"])
+    return {"install": "project", "install_key": f"project-{release}", "build_requires": list(requires)}
+
+
 def resolve_services(
     services: list[dict[str, Any]],
     release: str,
@@ -109,17 +174,23 @@ def resolve_services(
     python_version: str,
     all_in_one: bool = False,
     bind_address: str = "127.0.0.1",
+    git_cache: str = ".cache/git",
 ) -> list[dict[str, Any]]:
     """Fill in every default once, so no role recomputes a path, user or release id.
 
     all_in_one: this stack is one host running both nginx and uWSGI ("auto" means unix then).
     bind_address: where this host's TCP sockets listen; with the mode it gives `address`,
     the one place the service is reached on this host (health checks, probes).
+    git_cache: the controller's directory of git mirrors and exports (stack_git_cache).
     """
     resolved = []
     for service in services:
         name = service["name"]
-        src = os.path.normpath(service["src"])
+        commit = ""
+        if "git" in service:
+            src, commit = git_export(name, service["git"]["repo"], str(service["git"]["version"]), git_cache)
+        else:
+            src = os.path.normpath(service["src"])
         item = {
             "module": "run:app",
             "health_path": "/healthz",
@@ -135,18 +206,22 @@ def resolve_services(
         }
         # Data is never code: a data directory in the source tree stays on the controller.
         item["exclude"] = [*item["exclude"], *item["data_dirs"]]
-        requirements_digest = file_digest(os.path.join(src, "requirements.txt"))
         service_dir = f"{base_dir.rstrip('/')}/{name}"
+        # The commit names a release from git (the same commit is the same release); a
+        # directory, the digest of what is shipped.
+        release_id = str(release) if release != "auto" else commit[:12] or tree_digest(src, exclude=item["exclude"])
+        install = install_plan(name, src, release_id, item.get("static_dir"))
         item.update(
             {
                 "src": src,
                 "socket_mode": _socket_mode(service.get("socket_mode", default_mode), all_in_one),
                 "group": item["user"],
-                "release": tree_digest(src, exclude=item["exclude"]) if release == "auto" else str(release),
-                "requirements_digest": requirements_digest,
+                "release": release_id,
+                **install,
                 "dir": service_dir,
-                # One virtualenv per requirements file and Python: a code-only release reuses it.
-                "venv": f"{service_dir}/venvs/{requirements_digest}-py{python_version}",
+                # One virtualenv per install key and Python: a code-only release with the
+                # same requirements.txt reuses it.
+                "venv": f"{service_dir}/venvs/{install['install_key']}-py{python_version}",
                 "unit": f"uwsgi-{name}",
                 "socket_path": f"/run/{name}/uwsgi.sock",
                 "stats_socket": f"/run/{name}/stats.sock",

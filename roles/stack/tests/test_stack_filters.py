@@ -45,7 +45,7 @@ def test_resolve_fills_every_default_once(src: str) -> None:
     assert resolved["unit"] == "uwsgi-web"
     assert resolved["user"] == resolved["group"] == "web"
     assert resolved["socket_path"] == "/run/web/uwsgi.sock"
-    assert resolved["venv"] == f"/srv/x/web/venvs/{resolved['requirements_digest']}-py3.13"
+    assert resolved["venv"] == f"/srv/x/web/venvs/{resolved['install_key']}-py3.13"
     assert resolved["module"] == "run:app"
     assert resolved["address"] == f"127.0.0.1:{resolved['port']}"
 

@@ -1,0 +1,121 @@
+"""An ordinary Flask app of the user's, deployed from git by following docs/your-app.md.
+
+The app (molecule/common/files/notes) is written as apps are in the wild: an application
+factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder made by
+a one-off `flask init-db`, a form that writes rows, a session login, a plain-text health
+path, and a `.env` of the developer's. Not one line of it knows about the kit. Runs last,
+on the Debian 13 host of the default scenario: it replaces the routes of that host.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from support import PROJECT, playbook, record
+
+FIXTURE = PROJECT / "molecule" / "common" / "files" / "notes"
+SERVICE_DIR = "/srv/flask_app/notes"
+
+
+@pytest.fixture(scope="module")
+def app_host(host: Any) -> Iterator[str]:
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
+        pytest.skip("your own app is deployed to the Debian 13 host of the default scenario")
+    yield host.backend.host
+
+
+def git(repo: Path, *args: str) -> str:
+    identity = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@example.com"}
+    identity |= {"GIT_COMMITTER_NAME": "dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env={**os.environ, **identity}
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user's repository: the app as they committed it, .env included."""
+    path = tmp_path_factory.mktemp("user") / "notes"
+    shutil.copytree(FIXTURE, path)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "--message=notes 1.0")
+    return path
+
+
+def inventory(repo: Path) -> dict[str, Any]:
+    """What docs/your-app.md tells the user to write."""
+    return {
+        "stack_services": [
+            {
+                "name": "notes",
+                "git": {"repo": str(repo), "version": "main"},
+                "module": "notes:create_app()",
+                "port": 8090,
+                "data_dirs": ["instance"],
+                "files": [{"dest": "instance/config.py", "content": "GREETING = 'hello from config.py'\n"}],
+            }
+        ],
+        "stack_routes": [{"path": "/", "service": "notes"}],
+    }
+
+
+def live_release(host: Any) -> str:
+    return Path(host.file(f"{SERVICE_DIR}/current").linked_to).name
+
+
+def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
+    host: Any, app_host: str, http_url: str, repo: Path
+) -> None:
+    site = playbook("site.yml", app_host, inventory(repo))
+    assert site.returncode == 0, site.stdout[-3000:]
+    assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
+
+    init = playbook("run.yml", app_host, {**inventory(repo), "service": "notes", "cmd": "flask --app notes init-db"})
+    assert init.returncode == 0, init.stdout[-3000:]
+    assert f"Initialized the database in {SERVICE_DIR}/current/instance/notes.sqlite" in init.stdout
+
+    browser = requests.Session()
+    browser.trust_env = False
+    assert browser.post(f"{http_url}/add", data={"body": "a row written over HTTP"}, timeout=10).ok
+    assert browser.post(f"{http_url}/login", data={"user": "ada"}, timeout=10).text == "logged in"
+    page = browser.get(f"{http_url}/", timeout=10).json()
+    assert page == {"notes": ["a row written over HTTP"], "greeting": "hello from config.py"}
+    with host.sudo():
+        database = host.file(f"{SERVICE_DIR}/data/instance/notes.sqlite")
+        assert database.exists and database.user == "notes"
+
+    # A new commit: a new release; rows and the logged-in session survive it.
+    views = repo / "notes" / "views.py"
+    views.write_text(views.read_text(encoding="utf-8") + "\n# 1.1: a code change\n", encoding="utf-8")
+    git(repo, "commit", "--quiet", "--all", "--message=notes 1.1")
+    deployed = playbook("deploy.yml", app_host, inventory(repo))
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
+    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == ["a row written over HTTP"]
+    assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
+
+    # The same commit again is the same release: nothing changes.
+    again = playbook("deploy.yml", app_host, inventory(repo))
+    assert again.returncode == 0, again.stdout[-3000:]
+    recap = re.search(rf"{re.escape(app_host)}\s*:\s*ok=\d+\s+changed=(\d+)", again.stdout)
+    assert recap and recap.group(1) == "0", again.stdout[-3000:]
+
+    # Nothing of git or of the developer's .env reached the host.
+    with host.sudo():
+        leaked = host.run(f"find {SERVICE_DIR} /var/www/flask_app -name .git -o -name '.env*'").stdout
+    assert leaked == ""
+
+    report = host.check_output("systemd-analyze security --no-pager uwsgi-notes.service")
+    exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", report).group(1))
+    record(f"{app_host}: your own app (notes, from git, data_dirs): exposure {exposure}")
+    assert exposure <= 2.0, report
