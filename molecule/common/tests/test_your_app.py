@@ -2,8 +2,8 @@
 
 The app (molecule/common/files/notes) is written as apps are in the wild: an application
 factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder made by
-a one-off `flask init-db`, a form that writes rows, a session login, a plain-text health
-path, and a `.env` of the developer's. Not one line of it knows about the kit. Runs last,
+a one-off `flask init-db`, a form that writes rows, a session login, no health endpoint
+(a plain-text page serves as one), and a `.env` of the developer's. Not one line of it knows about the kit. Runs last,
 on the Debian 13 host of the default scenario: it replaces the routes of that host.
 """
 
@@ -61,6 +61,8 @@ def inventory(repo: Path) -> dict[str, Any]:
                 "git": {"repo": str(repo), "version": "main"},
                 "module": "notes:create_app()",
                 "port": 8090,
+                # The app has no health endpoint: any page that answers without the database.
+                "health_path": "/whoami",
                 "data_dirs": ["instance"],
                 "files": [{"dest": "instance/config.py", "content": "GREETING = 'hello from config.py'\n"}],
             }

@@ -21,9 +21,4 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     app.register_blueprint(views.bp)
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
-
     return app
