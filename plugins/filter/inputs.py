@@ -350,6 +350,7 @@ SERVICE_KEYS = {
     "files",
     "secret_env",
     "git",
+    "release_command",
 }
 SOCKET_MODES = ("auto", "tcp", "unix")
 ROUTE_TYPES = ("app", "static")
@@ -464,6 +465,7 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
         f"{where}.env": ["env", service.get("env", {})],
         f"{where}.exclude": ["globs", service.get("exclude", [])],
         f"{where}.data_dirs": ["relative_paths", service.get("data_dirs", [])],
+        f"{where}.release_command": ["line", service.get("release_command", "")],
     }
     if "user" in service:
         table[f"{where}.user"] = ["account", service["user"]]

@@ -52,7 +52,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def inventory(repo: Path) -> dict[str, Any]:
+def inventory(repo: Path, release_command: str = "flask --app notes init-db") -> dict[str, Any]:
     """What docs/your-app.md tells the user to write."""
     return {
         "stack_services": [
@@ -61,8 +61,10 @@ def inventory(repo: Path) -> dict[str, Any]:
                 "git": {"repo": str(repo), "version": "main"},
                 "module": "notes:create_app()",
                 "port": 8090,
-                # The app has no health endpoint: any page that answers without the database.
-                "health_path": "/whoami",
+                # The app has no health endpoint: its home page will do (it reads the
+                # database, which the release command makes before the first check).
+                "health_path": "/",
+                "release_command": release_command,
                 "data_dirs": ["instance"],
                 "files": [{"dest": "instance/config.py", "content": "GREETING = 'hello from config.py'\n"}],
             }
@@ -81,10 +83,14 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     site = playbook("site.yml", app_host, inventory(repo))
     assert site.returncode == 0, site.stdout[-3000:]
     assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
+    # The release command made the database, in the new release, before it went live.
+    first = git(repo, "rev-parse", "HEAD")[:12]
+    assert f"Initialized the database in {SERVICE_DIR}/releases/{first}/instance/notes.sqlite" in site.stdout
 
-    init = playbook("run.yml", app_host, {**inventory(repo), "service": "notes", "cmd": "flask --app notes init-db"})
-    assert init.returncode == 0, init.stdout[-3000:]
-    assert f"Initialized the database in {SERVICE_DIR}/current/instance/notes.sqlite" in init.stdout
+    # A one-off command, in the live release.
+    routes = playbook("run.yml", app_host, {**inventory(repo), "service": "notes", "cmd": "flask --app notes routes"})
+    assert routes.returncode == 0, routes.stdout[-3000:]
+    assert "notes.add" in routes.stdout and "POST" in routes.stdout
 
     browser = requests.Session()
     browser.trust_env = False
@@ -105,6 +111,16 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
     assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == ["a row written over HTTP"]
     assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
+
+    # A release command that fails stops the deploy before anything switches.
+    views.write_text(views.read_text(encoding="utf-8") + "\n# 1.2: never goes live\n", encoding="utf-8")
+    git(repo, "commit", "--quiet", "--all", "--message=notes 1.2")
+    refused = playbook("deploy.yml", app_host, inventory(repo, "flask --app notes no-such-command"))
+    assert refused.returncode != 0
+    assert "No such command 'no-such-command'" in refused.stdout + refused.stderr
+    assert live_release(host) != git(repo, "rev-parse", "HEAD")[:12]
+    assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
+    git(repo, "reset", "--quiet", "--hard", "HEAD~1")
 
     # The same commit again is the same release: nothing changes.
     again = playbook("deploy.yml", app_host, inventory(repo))

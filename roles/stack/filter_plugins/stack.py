@@ -202,6 +202,7 @@ def resolve_services(
             "data_dirs": [],
             "files": [],
             "secret_env": {},
+            "release_command": "",
             **service,
         }
         # Data is never code: a data directory in the source tree stays on the controller.
