@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import PROJECT, playbook, record
+from support import DEFAULT_SERVICE, PROJECT, playbook, record
 
 FIXTURE = PROJECT / "molecule" / "common" / "files" / "notes"
 SERVICE_DIR = "/srv/flask_app/notes"
@@ -53,9 +53,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def inventory(repo: Path, release_command: str = "flask --app notes init-db") -> dict[str, Any]:
-    """What docs/your-app.md tells the user to write."""
+    """What docs/your-app.md tells the user to write, next to the service the host already runs
+    (its static files stay routed; the app's pages go to notes)."""
     return {
         "stack_services": [
+            {**DEFAULT_SERVICE, "src": str(PROJECT / "app")},
             {
                 "name": "notes",
                 "git": {"repo": str(repo), "version": "main"},
@@ -67,14 +69,17 @@ def inventory(repo: Path, release_command: str = "flask --app notes init-db") ->
                 "release_command": release_command,
                 "data_dirs": ["instance"],
                 "files": [{"dest": "instance/config.py", "content": "GREETING = 'hello from config.py'\n"}],
-            }
+            },
         ],
-        "stack_routes": [{"path": "/", "service": "notes"}],
+        "stack_routes": [
+            {"path": "/static/", "service": "flask_app", "type": "static"},
+            {"path": "/", "service": "notes"},
+        ],
     }
 
 
-def live_release(host: Any) -> str:
-    return Path(host.file(f"{SERVICE_DIR}/current").linked_to).name
+def live_release(host: Any, service_dir: str = SERVICE_DIR) -> str:
+    return Path(host.file(f"{service_dir}/current").linked_to).name
 
 
 def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
@@ -127,6 +132,15 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert again.returncode == 0, again.stdout[-3000:]
     recap = re.search(rf"{re.escape(app_host)}\s*:\s*ok=\d+\s+changed=(\d+)", again.stdout)
     assert recap and recap.group(1) == "0", again.stdout[-3000:]
+
+    # Back to the first release, for this service only: the rows stay, the other service
+    # keeps its release.
+    other = live_release(host, "/srv/flask_app/flask_app")
+    rolled_back = playbook("rollback.yml", app_host, {**inventory(repo), "service": "notes", "release": first})
+    assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
+    assert live_release(host) == first
+    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == ["a row written over HTTP"]
+    assert live_release(host, "/srv/flask_app/flask_app") == other
 
     # Nothing of git or of the developer's .env reached the host.
     with host.sudo():
