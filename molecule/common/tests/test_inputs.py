@@ -31,7 +31,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "port not a number",
         {"stack_services": [{**GOOD_SERVICE, "port": "eighty"}]},
-        ["port must be an integer", "eighty"],
+        ["stack_services[0] (flask_app).port must be a port number 1-65535", "eighty"],
     ),
     (
         "unknown socket mode of a service",
