@@ -223,6 +223,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"nginx_stub_status_listen": "0.0.0.0:8090"},
         ["nginx_stub_status_listen must be", "0.0.0.0:8090"],
     ),
+    (
+        "service on nginx's stub_status port",
+        {"stack_services": [{**GOOD_SERVICE, "port": 8090}]},
+        ["port 8090 is nginx's stub_status"],
+    ),
     ("firewall switch mistyped", {"firewall_enabled": "maybe-ish"}, ["firewall_enabled", "maybe-ish"]),
     (
         "plain HTTP package index",

@@ -62,7 +62,7 @@ def inventory(repo: Path, release_command: str = "flask --app notes init-db") ->
                 "name": "notes",
                 "git": {"repo": str(repo), "version": "main"},
                 "module": "notes:create_app()",
-                "port": 8090,
+                "port": 8081,
                 # The app has no health endpoint: its home page will do (it reads the
                 # database, which the release command makes before the first check).
                 "health_path": "/",
@@ -99,10 +99,11 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
 
     browser = requests.Session()
     browser.trust_env = False
-    assert browser.post(f"{http_url}/add", data={"body": "a row written over HTTP"}, timeout=10).ok
+    rows = [*browser.get(f"{http_url}/", timeout=10).json()["notes"], "a row written over HTTP"]
+    assert browser.post(f"{http_url}/add", data={"body": rows[-1]}, timeout=10).ok
     assert browser.post(f"{http_url}/login", data={"user": "ada"}, timeout=10).text == "logged in"
     page = browser.get(f"{http_url}/", timeout=10).json()
-    assert page == {"notes": ["a row written over HTTP"], "greeting": "hello from config.py"}
+    assert page == {"notes": rows, "greeting": "hello from config.py"}
     with host.sudo():
         database = host.file(f"{SERVICE_DIR}/data/instance/notes.sqlite")
         assert database.exists and database.user == "notes"
@@ -114,7 +115,7 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     deployed = playbook("deploy.yml", app_host, inventory(repo))
     assert deployed.returncode == 0, deployed.stdout[-3000:]
     assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
-    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == ["a row written over HTTP"]
+    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == rows
     assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
 
     # A release command that fails stops the deploy before anything switches.
@@ -139,7 +140,7 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     rolled_back = playbook("rollback.yml", app_host, {**inventory(repo), "service": "notes", "release": first})
     assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
     assert live_release(host) == first
-    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == ["a row written over HTTP"]
+    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == rows
     assert live_release(host, "/srv/flask_app/flask_app") == other
 
     # Nothing of git or of the developer's .env reached the host.
