@@ -142,6 +142,10 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert live_release(host) == first
     assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == rows
     assert live_release(host, "/srv/flask_app/flask_app") == other
+    # status.yml lists the kept releases, with their dates, and which is live.
+    report = playbook("status.yml", app_host, inventory(repo))
+    assert report.returncode == 0, report.stdout[-3000:]
+    assert re.search(rf"releases \(newest first\): .*{first} [0-9-]+ [0-9:]+ \(live\)", report.stdout), report.stdout
 
     # Nothing of git or of the developer's .env reached the host.
     with host.sudo():

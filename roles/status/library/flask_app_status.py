@@ -63,7 +63,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Per service - unit state, live release, workers busy/idle, requests, respawns, harakiri kills.
+  description: >-
+    Per service - unit state, live release, the releases kept on disk (id, date, live or previous),
+    workers busy/idle, requests, respawns, harakiri kills.
   type: list
   returned: always
 nginx:
@@ -124,6 +126,29 @@ def worker_rss(worker: dict[str, Any]) -> int:
         return int(worker.get("rss", 0))
 
 
+def kept_releases(service_dir: str) -> list[dict[str, str]]:
+    """The releases on disk, newest first: id, when it was unpacked (UTC), and whether it is
+    the live one or the one kept for rollback (what rollback.yml -e release=<id> can take)."""
+    roles = {}
+    for link, role in (("current", "live"), ("previous", "previous")):
+        path = os.path.join(service_dir, link)
+        if os.path.islink(path):
+            roles[os.path.basename(os.path.realpath(path))] = role
+    try:
+        entries = [e for e in os.scandir(os.path.join(service_dir, "releases")) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime, reverse=True)
+    return [
+        {
+            "id": entry.name,
+            "date": datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, UTC).strftime("%Y-%m-%d %H:%M"),
+            "role": roles.get(entry.name, ""),
+        }
+        for entry in entries
+    ]
+
+
 def service_report(service: dict[str, Any]) -> dict[str, Any]:
     current = os.path.join(service["dir"], "current")
     report: dict[str, Any] = {
@@ -131,6 +156,7 @@ def service_report(service: dict[str, Any]) -> dict[str, Any]:
         "unit": service["unit"],
         "state": unit_state(service["unit"]),
         "release": os.path.basename(os.path.realpath(current)) if os.path.islink(current) else None,
+        "releases": kept_releases(service["dir"]),
         "stats": False,
     }
     stats = read_stats(service["stats_socket"])

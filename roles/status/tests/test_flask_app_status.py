@@ -73,3 +73,16 @@ def test_worker_memory_is_read_from_proc_without_memory_report() -> None:
     # uWSGI reports rss 0 unless memory-report is on; the live process is asked instead.
     assert status.worker_rss({"pid": os.getpid(), "rss": 0}) > 1048576
     assert status.worker_rss({"pid": 0, "rss": 4096}) == 4096
+
+
+def test_kept_releases_are_listed_newest_first_with_the_live_and_previous_one(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    for age, name in enumerate(["r3", "r2", "r1"]):
+        (releases / name).mkdir(parents=True)
+        os.utime(releases / name, (1_800_000_000 - age * 3600, 1_800_000_000 - age * 3600))
+    (tmp_path / "current").symlink_to(releases / "r2")
+    (tmp_path / "previous").symlink_to(releases / "r1")
+    kept = status.kept_releases(str(tmp_path))
+    assert [(k["id"], k["role"]) for k in kept] == [("r3", ""), ("r2", "live"), ("r1", "previous")]
+    assert kept[0]["date"] == "2027-01-15 08:00"
+    assert status.kept_releases(str(tmp_path / "none")) == []
