@@ -28,6 +28,21 @@ def releases_to_remove(found_results: list[dict[str, Any]], keep: int, protected
     return doomed
 
 
+def venvs_to_remove(found_results: list[dict[str, Any]], removed: list[str]) -> list[str]:
+    """Virtualenvs that no release left on disk links to, once `removed` releases are gone.
+
+    `found_results` is flask_app_releases' answer (each release with the virtualenv it links
+    to, each service's virtualenv directories). A virtualenv shared by releases with the same
+    requirements stays while one of them does.
+    """
+    gone = set(removed)
+    doomed: list[str] = []
+    for result in found_results:
+        used = {found.get("venv") for found in result.get("files", []) if found["path"] not in gone}
+        doomed.extend(venv for venv in result.get("venvs", []) if venv not in used)
+    return doomed
+
+
 def with_releases(services: list[dict[str, Any]], releases: list[str]) -> list[dict[str, Any]]:
     """The services, each set to serve the release at the same position (a rollback's targets)."""
     if len(services) != len(releases):
@@ -76,6 +91,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "app_releases_to_remove": releases_to_remove,
+            "app_venvs_to_remove": venvs_to_remove,
             "app_with_releases": with_releases,
             "app_rollback_targets": rollback_targets,
             "app_kept_releases": kept_releases,

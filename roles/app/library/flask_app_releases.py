@@ -45,7 +45,8 @@ services:
     running: {description: Whether the unit is active., type: bool}
     previous: {description: Link target of `previous`, empty if none., type: str}
     previous_after: {description: What `previous` names once the target release is live., type: str}
-    files: {description: Release directories with path and mtime., type: list}
+    files: {description: Release directories with path, mtime and the virtualenv they link to (venv)., type: list}
+    venvs: {description: Virtualenv directories of the service., type: list}
 """
 
 
@@ -64,8 +65,21 @@ def release_dirs(releases: str) -> list[dict[str, Any]]:
         return []
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            found.append({"path": entry.path, "mtime": entry.stat(follow_symlinks=False).st_mtime})
+            found.append(
+                {
+                    "path": entry.path,
+                    "mtime": entry.stat(follow_symlinks=False).st_mtime,
+                    "venv": link_target(f"{entry.path}/.venv"),
+                }
+            )
     return found
+
+
+def venv_dirs(venvs: str) -> list[str]:
+    try:
+        return sorted(entry.path for entry in os.scandir(venvs) if entry.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
 
 
 def service_state(module: AnsibleModule, service: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +97,7 @@ def service_state(module: AnsibleModule, service: dict[str, Any]) -> dict[str, A
         # A switch to another release makes the live one `previous`.
         "previous_after": f"{base}/releases/{live}" if live and live != target else previous,
         "files": release_dirs(f"{base}/releases"),
+        "venvs": venv_dirs(f"{base}/venvs"),
     }
 
 

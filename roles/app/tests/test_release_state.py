@@ -61,3 +61,24 @@ def test_an_unchanged_release_keeps_previous_and_a_missing_service_reads_empty(t
         FakeModule(), {"name": "n", "dir": str(tmp_path / "none"), "unit": "x", "release": "r1"}
     )
     assert fresh["live_release"] == "" and fresh["files"] == [] and fresh["previous_after"] == ""
+
+
+def test_a_virtualenv_goes_with_the_last_release_that_used_it(tmp_path: Path) -> None:
+    base = make_service(tmp_path, ["r1", "r2", "r3", "r4"], live="r3", previous="r2")
+    for name in ("r1", "r2", "r3", "r4", "orphan"):
+        (base / "venvs" / name).mkdir(parents=True)
+    # r2 and r3 share one virtualenv (the same requirements).
+    (base / "releases" / "r2" / ".venv").unlink()
+    (base / "releases" / "r2" / ".venv").symlink_to(base / "venvs" / "r3")
+    for name in ("r1", "r3", "r4"):
+        (base / "releases" / name / ".venv").unlink()
+        (base / "releases" / name / ".venv").symlink_to(base / "venvs" / name)
+    service = {"name": "svc", "dir": str(base), "unit": "x", "release": "r4"}
+    state = releases.service_state(FakeModule(), service)
+    removed = [f"{base}/releases/r1", f"{base}/releases/r2"]
+    assert sorted(filters.venvs_to_remove([state], removed)) == [
+        f"{base}/venvs/orphan",
+        f"{base}/venvs/r1",
+        f"{base}/venvs/r2",
+    ]
+    assert filters.venvs_to_remove([state], []) == [f"{base}/venvs/orphan", f"{base}/venvs/r2"]
