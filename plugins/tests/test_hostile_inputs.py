@@ -50,6 +50,7 @@ SERVICE_EXAMPLES: dict[str, Any] = {
     "secret_env": {"API_TOKEN": "token-1234"},
     "data_dirs": ["instance"],
     "exclude": ["tests"],
+    "release_command": "flask --app app routes",
 }
 
 # Good values for inputs whose default is empty, so a suffix has something to follow.

@@ -20,6 +20,9 @@ from support import PROJECT, playbook
 
 WATCHED = "/etc/nginx /etc/uwsgi /etc/flask_app /etc/systemd/system /srv/flask_app /var/www/flask_app"
 GOOD_SERVICE = {"name": "flask_app", "src": str(PROJECT / "app"), "port": 8080, "static_dir": "app/static"}
+GOOD_SERVICE_GIT = {key: value for key, value in GOOD_SERVICE.items() if key != "src"} | {
+    "git": {"repo": "/nonexistent/repo", "version": "main"}
+}
 ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -222,6 +225,55 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "stub_status on every address",
         {"nginx_stub_status_listen": "0.0.0.0:8090"},
         ["nginx_stub_status_listen must be", "0.0.0.0:8090"],
+    ),
+    # Issue 15's new keys: each wrong value named before anything changes.
+    (
+        "git repository that is an option",
+        {
+            "stack_services": [
+                {**GOOD_SERVICE_GIT, "git": {"repo": "--upload-pack=touch /tmp/pwned", "version": "main"}}
+            ]
+        },
+        ["stack_services[0] (flask_app).git.repo must be a URL"],
+    ),
+    (
+        "git version that is a range",
+        {"stack_services": [{**GOOD_SERVICE_GIT, "git": {"repo": "/nonexistent/repo", "version": "main..evil"}}]},
+        ["stack_services[0] (flask_app).git.version must be a branch, tag or commit"],
+    ),
+    (
+        "both src and git",
+        {"stack_services": [{**GOOD_SERVICE_GIT, "src": str(PROJECT / "app")}]},
+        ["needs exactly one source"],
+    ),
+    (
+        "data dir outside the app",
+        {"stack_services": [{**GOOD_SERVICE, "data_dirs": ["../shared"]}]},
+        ["stack_services[0] (flask_app).data_dirs must be a list of relative, normalised paths"],
+    ),
+    (
+        "config file outside the data dirs",
+        {
+            "stack_services": [
+                {**GOOD_SERVICE, "data_dirs": ["instance"], "files": [{"dest": "app/run.py", "content": "x"}]}
+            ]
+        },
+        ["files[0].dest must be a relative path inside one of data_dirs"],
+    ),
+    (
+        "release command with a line break",
+        {"stack_services": [{**GOOD_SERVICE, "release_command": "flask db upgrade\nrm -rf /"}]},
+        ["stack_services[0] (flask_app).release_command must be one line of text"],
+    ),
+    (
+        "exclude pattern that leaves the tree",
+        {"stack_services": [{**GOOD_SERVICE, "exclude": ["../secrets"]}]},
+        ["stack_services[0] (flask_app).exclude must be a list of glob patterns"],
+    ),
+    (
+        "module with arguments",
+        {"stack_services": [{**GOOD_SERVICE, "module": "app:create_app('prod')"}]},
+        ["module must be"],
     ),
     (
         "service on nginx's stub_status port",
