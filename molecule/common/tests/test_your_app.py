@@ -2,9 +2,11 @@
 
 The app (molecule/common/files/notes) is written as apps are in the wild: an application
 factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder made by
-a one-off `flask init-db`, a form that writes rows, a session login, no health endpoint
-(a plain-text page serves as one), and a `.env` of the developer's. Not one line of it knows about the kit. Runs last,
-on the Debian 13 host of the default scenario: it replaces the routes of that host.
+a one-off `flask init-db` (and by its release command), a form that writes rows, a session
+login, no health endpoint of its own, and a `.env` of the developer's. Not one line of it
+knows about the kit. Runs last, on the Debian 13 hosts of the default scenario (packages
+from the index, TCP, HTTP) and of the unix one (an offline wheelhouse, a unix socket,
+HTTPS): it replaces their routes.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ SERVICE_DIR = "/srv/flask_app/notes"
 
 @pytest.fixture(scope="module")
 def app_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
-        pytest.skip("your own app is deployed to the Debian 13 host of the default scenario")
+    if os.environ.get("MOLECULE_SCENARIO_NAME") not in ("default", "unix") or not host.backend.host.endswith("-d13"):
+        pytest.skip("your own app is deployed to the Debian 13 hosts of the default and unix scenarios")
     yield host.backend.host
 
 
@@ -83,7 +85,7 @@ def live_release(host: Any, service_dir: str = SERVICE_DIR) -> str:
 
 
 def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
-    host: Any, app_host: str, http_url: str, repo: Path
+    host: Any, app_host: str, base_url: str, tls_verify: bool, repo: Path
 ) -> None:
     site = playbook("site.yml", app_host, inventory(repo))
     assert site.returncode == 0, site.stdout[-3000:]
@@ -99,10 +101,11 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
 
     browser = requests.Session()
     browser.trust_env = False
-    rows = [*browser.get(f"{http_url}/", timeout=10).json()["notes"], "a row written over HTTP"]
-    assert browser.post(f"{http_url}/add", data={"body": rows[-1]}, timeout=10).ok
-    assert browser.post(f"{http_url}/login", data={"user": "ada"}, timeout=10).text == "logged in"
-    page = browser.get(f"{http_url}/", timeout=10).json()
+    browser.verify = tls_verify
+    rows = [*browser.get(f"{base_url}/", timeout=10).json()["notes"], "a row written over HTTP"]
+    assert browser.post(f"{base_url}/add", data={"body": rows[-1]}, timeout=10).ok
+    assert browser.post(f"{base_url}/login", data={"user": "ada"}, timeout=10).text == "logged in"
+    page = browser.get(f"{base_url}/", timeout=10).json()
     assert page == {"notes": rows, "greeting": "hello from config.py"}
     with host.sudo():
         database = host.file(f"{SERVICE_DIR}/data/instance/notes.sqlite")
@@ -115,8 +118,8 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     deployed = playbook("deploy.yml", app_host, inventory(repo))
     assert deployed.returncode == 0, deployed.stdout[-3000:]
     assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
-    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == rows
-    assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
+    assert browser.get(f"{base_url}/", timeout=10).json()["notes"] == rows
+    assert browser.get(f"{base_url}/whoami", timeout=10).text == "ada"
 
     # A release command that fails stops the deploy before anything switches.
     views.write_text(views.read_text(encoding="utf-8") + "\n# 1.2: never goes live\n", encoding="utf-8")
@@ -125,7 +128,7 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert refused.returncode != 0
     assert "No such command 'no-such-command'" in refused.stdout + refused.stderr
     assert live_release(host) != git(repo, "rev-parse", "HEAD")[:12]
-    assert browser.get(f"{http_url}/whoami", timeout=10).text == "ada"
+    assert browser.get(f"{base_url}/whoami", timeout=10).text == "ada"
     git(repo, "reset", "--quiet", "--hard", "HEAD~1")
 
     # The same commit again is the same release: nothing changes.
@@ -140,7 +143,7 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     rolled_back = playbook("rollback.yml", app_host, {**inventory(repo), "service": "notes", "release": first})
     assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
     assert live_release(host) == first
-    assert browser.get(f"{http_url}/", timeout=10).json()["notes"] == rows
+    assert browser.get(f"{base_url}/", timeout=10).json()["notes"] == rows
     assert live_release(host, "/srv/flask_app/flask_app") == other
     # status.yml lists the kept releases, with their dates, and which is live.
     report = playbook("status.yml", app_host, inventory(repo))
