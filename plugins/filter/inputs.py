@@ -351,6 +351,7 @@ SERVICE_KEYS = {
     "secret_env",
     "git",
     "release_command",
+    "artifact",
 }
 SOCKET_MODES = ("auto", "tcp", "unix")
 ROUTE_TYPES = ("app", "static")
@@ -376,6 +377,28 @@ GIT_REPO = re.compile(
 )
 # A branch, tag or commit: git's ref characters, never an option, no .. (a range).
 GIT_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
+
+
+# What a Python build leaves for pip to install: a wheel or an sdist.
+ARTIFACT_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+def _artifact_errors(where: str, service: dict[str, Any]) -> list[str]:
+    artifact = service["artifact"]
+    errors = []
+    if not (is_line(artifact) and os.path.isfile(artifact) and artifact.endswith(ARTIFACT_SUFFIXES)):
+        errors.append(
+            f"{where}.artifact must be a wheel or an sdist ({', '.join(ARTIFACT_SUFFIXES)}) on the controller,"
+            f" got {_show(artifact)}."
+        )
+    if service.get("static_dir"):
+        errors.append(f"{where}.static_dir needs a source tree (src or git); an artifact has none on the controller.")
+    if any(d != "instance" for d in service.get("data_dirs", []) if isinstance(service.get("data_dirs"), list)):
+        errors.append(
+            f"{where}.data_dirs of an installed artifact can only be [instance] (Flask's instance folder,"
+            " <virtualenv>/var/<package>-instance)."
+        )
+    return errors
 
 
 def _git_errors(where: str, git: Any) -> list[str]:
@@ -450,10 +473,14 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     else:
         where = f"stack_services[{index}] ({name})"
     src = service.get("src")
-    if ("src" in service) == ("git" in service):
-        errors.append(f"{where} needs exactly one source: src (a directory) or git ({{repo, version}}).")
+    if len({"src", "git", "artifact"} & set(service)) != 1:
+        errors.append(
+            f"{where} needs exactly one source: src (a directory), git ({{repo, version}}) or artifact (a file)."
+        )
     elif "git" in service:
         errors.extend(_git_errors(where, service["git"]))
+    elif "artifact" in service:
+        errors.extend(_artifact_errors(where, service))
     elif not is_line(src) or not os.path.isdir(src):
         errors.append(f"{where}.src must be a directory on the controller, got {_show(src)}.")
     elif not any(os.path.isfile(os.path.join(src, f)) for f in INSTALL_FILES):

@@ -244,3 +244,27 @@ def test_data_dirs_are_separate_places_inside_the_app(
 ) -> None:
     errors = inputs.service_errors([service(src, data_dirs=data_dirs)], ROUTES, "tcp")
     assert any(fragment in error for error in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"artifact": "/nonexistent/notes-1.0-py3-none-any.whl"}, "artifact must be a wheel or an sdist"),
+        ({"artifact": "WHEEL", "static_dir": "static"}, "static_dir needs a source tree"),
+        ({"artifact": "WHEEL", "data_dirs": ["uploads"]}, "data_dirs of an installed artifact can only be [instance]"),
+        ({"artifact": "WHEEL", "src": "SRC"}, "needs exactly one source"),
+    ],
+)
+def test_an_artifact_source_is_checked(inputs: ModuleType, src: str, extra: dict[str, Any], fragment: str) -> None:
+    wheel = Path(src) / "notes-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK")
+    declared = {
+        "name": "web",
+        "port": 8080,
+        **{k: v.replace("WHEEL", str(wheel)) for k, v in extra.items() if isinstance(v, str)},
+    }
+    declared |= {k: v for k, v in extra.items() if not isinstance(v, str)}
+    if declared.get("src") == "SRC":
+        declared["src"] = src
+    errors = inputs.service_errors([declared], [{"path": "/", "service": "web"}], "tcp")
+    assert any(fragment in error for error in errors), errors

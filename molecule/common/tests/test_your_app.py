@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,23 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert report.returncode == 0, report.stdout[-3000:]
     text = " ".join(report.stdout.split())  # the callback may fold a long line
     assert re.search(rf"releases \(newest first\): .*{first} [0-9-]+ [0-9:]+ \(live\)", text), report.stdout
+
+    # The same app as a wheel built by the user's CI: installed with its dependencies; Flask
+    # finds its instance folder in the virtualenv, which is the same data.
+    wheels = repo.parent / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(repo)],
+        check=True,
+    )
+    [wheel] = wheels.glob("notes-*.whl")
+    as_artifact = inventory(repo)
+    as_artifact["stack_services"][1] = {
+        key: value for key, value in as_artifact["stack_services"][1].items() if key != "git"
+    } | {"artifact": str(wheel)}
+    installed = playbook("deploy.yml", app_host, {**as_artifact, "service": "notes"})
+    assert installed.returncode == 0, installed.stdout[-3000:]
+    assert ".venv/var/notes-instance/notes.sqlite" in installed.stdout
+    assert browser.get(f"{base_url}/", timeout=10).json() == {"notes": rows, "greeting": "hello from config.py"}
 
     # Nothing of git or of the developer's .env reached the host.
     with host.sudo():

@@ -149,8 +149,11 @@ def install_plan(name: str, src: str, release: str, static_dir: str | None) -> d
     requirements.txt: its digest keys the virtualenv, shared by every release with the same
     requirements. Else pyproject.toml: the project and its dependencies, one virtualenv per
     release (the project itself is in it); build_requires are what building it needs (for
-    the offline wheelhouse).
+    the offline wheelhouse). An artifact (src is a wheel or sdist file): the same, from it.
     """
+    if os.path.isfile(src):
+        # A wheel or an sdist built by the user's CI: installed with its dependencies.
+        return {"install": "artifact", "install_key": f"artifact-{release}", "build_requires": []}
     if static_dir and not os.path.isdir(os.path.join(src, static_dir)):
         raise ValueError(f"stack_services ({name}): static_dir {static_dir} is not a directory of {src}")
     requirements = os.path.join(src, "requirements.txt")
@@ -189,6 +192,8 @@ def resolve_services(
         commit = ""
         if "git" in service:
             src, commit = git_export(name, service["git"]["repo"], str(service["git"]["version"]), git_cache)
+        elif "artifact" in service:
+            src = os.path.normpath(service["artifact"])
         else:
             src = os.path.normpath(service["src"])
         item = {
@@ -208,9 +213,14 @@ def resolve_services(
         # Data is never code: a data directory in the source tree stays on the controller.
         item["exclude"] = [*item["exclude"], *item["data_dirs"]]
         service_dir = f"{base_dir.rstrip('/')}/{name}"
-        # The commit names a release from git (the same commit is the same release); a
-        # directory, the digest of what is shipped.
-        release_id = str(release) if release != "auto" else commit[:12] or tree_digest(src, exclude=item["exclude"])
+        # The commit names a release from git (the same commit is the same release); an
+        # artifact, its digest; a directory, the digest of what is shipped.
+        if release != "auto":
+            release_id = str(release)
+        elif "artifact" in service:
+            release_id = file_digest(src)
+        else:
+            release_id = commit[:12] or tree_digest(src, exclude=item["exclude"])
         install = install_plan(name, src, release_id, item.get("static_dir"))
         item.update(
             {
@@ -223,6 +233,14 @@ def resolve_services(
                 # One virtualenv per install key and Python: a code-only release with the
                 # same requirements.txt reuses it.
                 "venv": f"{service_dir}/venvs/{install['install_key']}-py{python_version}",
+                # Where Flask looks for the instance folder of an installed package
+                # (<virtualenv>/var/<package>-instance): linked to the data area.
+                "installed_instance": (
+                    f"{service_dir}/venvs/{install['install_key']}-py{python_version}/var/"
+                    f"{item['module'].split(':')[0].split('.')[0]}-instance"
+                    if install["install"] == "artifact" and "instance" in item["data_dirs"]
+                    else ""
+                ),
                 "unit": f"uwsgi-{name}",
                 "socket_path": f"/run/{name}/uwsgi.sock",
                 "stats_socket": f"/run/{name}/stats.sock",

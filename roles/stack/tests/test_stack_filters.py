@@ -139,3 +139,16 @@ def test_the_archive_ships_exactly_the_files_of_the_release_id(
     with tarfile.open(stack.release_archive(resolved, str(tmp_path_factory.mktemp("a")))) as archive:
         names = sorted(archive.getnames())
     assert names == stack.code_files(src, ["*.md"]) == ["requirements.txt", "run.py"]
+
+
+def test_an_artifact_is_its_own_release_and_keeps_flasks_instance_folder_as_data(tmp_path: Path) -> None:
+    wheel = tmp_path / "notes-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK a wheel")
+    declared = {"name": "notes", "artifact": str(wheel), "port": 8081, "module": "notes:create_app()"}
+    [resolved] = stack.resolve_services([{**declared, "data_dirs": ["instance"]}], "auto", "/srv/x", "tcp", "3.13")
+    assert resolved["install"] == "artifact"
+    assert resolved["release"] == stack.file_digest(str(wheel))
+    assert resolved["venv"] == f"/srv/x/notes/venvs/artifact-{resolved['release']}-py3.13"
+    assert resolved["installed_instance"] == f"{resolved['venv']}/var/notes-instance"
+    [plain] = stack.resolve_services([declared], "auto", "/srv/x", "tcp", "3.13")
+    assert plain["installed_instance"] == ""
