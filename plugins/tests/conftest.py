@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +18,13 @@ def load(relative: str, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many hostile values the generative test tried, shown even when it passes."""
+    tally = getattr(sys.modules.get("test_hostile_inputs"), "TALLY", {})
+    for kind, line in tally.items():
+        terminalreporter.write_line(f"hostile inputs, {kind} host: {line}")
 
 
 @pytest.fixture(scope="session")
