@@ -277,7 +277,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "service on nginx's stub_status port",
-        {"stack_services": [{**GOOD_SERVICE, "port": 8090}]},
+        {"stack_services": [{**GOOD_SERVICE, "port": 8090, "socket_mode": "tcp"}]},
         ["port 8090 is nginx's stub_status"],
     ),
     ("firewall switch mistyped", {"firewall_enabled": "maybe-ish"}, ["firewall_enabled", "maybe-ish"]),
