@@ -81,7 +81,7 @@ def service_secret_key(secret: str, service: str) -> str:
     return hmac.new(secret.encode(), f"flask_app SECRET_KEY {service}".encode(), hashlib.sha256).hexdigest()
 
 
-def command_argv(command: str) -> list[str]:
+def split_command(command: str) -> list[str]:
     """A one-off command line split into words as a shell would (quotes group them), run
     without a shell: `;`, `|`, `$(...)` are plain characters of an argument."""
     return shlex.split(command)
@@ -96,5 +96,5 @@ class FilterModule:
             "app_rollback_targets": rollback_targets,
             "app_kept_releases": kept_releases,
             "app_service_secret_key": service_secret_key,
-            "app_command_argv": command_argv,
+            "app_split_command": split_command,
         }

@@ -41,3 +41,8 @@ def test_each_service_gets_its_own_secret_key_from_the_one_in_vault() -> None:
     assert first != app_filters.service_secret_key("the-vaulted-secret-key", "blog")
     assert first != app_filters.service_secret_key("another-vaulted-key", "shop")
     assert "the-vaulted-secret-key" not in first and len(first) == 64
+
+
+def test_a_one_off_command_is_split_like_a_shell_line_but_never_run_by_one() -> None:
+    assert app_filters.split_command("flask --app 'my app' db upgrade") == ["flask", "--app", "my app", "db", "upgrade"]
+    assert app_filters.split_command("echo a; rm -rf / $(id)") == ["echo", "a;", "rm", "-rf", "/", "$(id)"]
