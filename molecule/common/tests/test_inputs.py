@@ -73,6 +73,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("threads not a number", {"uwsgi_threads": "many"}, ["uwsgi_threads", "many", "unable to convert to int"]),
     ("backlog above somaxconn", {"uwsgi_listen_backlog": 100000}, ["uwsgi_listen_backlog must be 16-4096"]),
+    (
+        "too few nginx connections",
+        {"nginx_worker_connections": 8},
+        ["nginx_worker_connections must be an integer >= 64"],
+    ),
     ("nginx port zero", {"nginx_http_port": 0}, ["nginx_http_port must be a port number 1-65535, got 0"]),
     (
         "unknown TLS mode",
