@@ -8,13 +8,15 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # Base images to build: Debian 12 and 13 (every scenario uses both or 13).
 RELEASES ?= 12 13
+# Minimal images (minbase + python3): the cluster scenario's app2 host.
+MINIMAL_RELEASES ?= 12
 # Scenarios `make molecule` runs (demo is not a test).
 SCENARIOS ?= default unix cluster
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule calls ansible-playbook and friends by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv images demo demo-destroy status bench test unit lint role-docs molecule clean
+.PHONY: help venv images images-minimal demo demo-destroy status bench test unit lint role-docs molecule clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +34,12 @@ images:  ## Build the local Debian base images (skipped when present)
 	@for release in $(RELEASES); do \
 	  case $$release in 12) name=bookworm ;; 13) name=trixie ;; esac; \
 	  bash molecule/common/build-image.sh $$name flask-app-debian:$$release; \
+	done
+
+images-minimal:  ## Build the minimal (minbase + python3) base images the cluster scenario uses
+	@for release in $(MINIMAL_RELEASES); do \
+	  case $$release in 12) name=bookworm ;; 13) name=trixie ;; esac; \
+	  bash molecule/common/build-image.sh $$name flask-app-debian-minimal:$$release minimal; \
 	done
 
 demo: venv  ## Deploy the stack to a local systemd container and print its URL
@@ -59,7 +67,7 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 	$(BIN)/python .ci/role_docs.py
 
-molecule: venv images  ## Every molecule scenario, side by side (Debian 12 and 13 hosts in each single-host one)
+molecule: venv images images-minimal  ## Every molecule scenario, side by side (Debian 12 and 13 hosts in each single-host one)
 	bash molecule/common/run-scenarios.sh $(SCENARIOS)
 
 bench: venv  ## Benchmark against nginx alone, the seed's uWSGI and gunicorn (docs/performance.md); not part of test

@@ -6,16 +6,21 @@
 # Users who can pull a public systemd image set MOLECULE_IMAGE_<RELEASE>
 # (see molecule/common/README.md) and never run this.
 #
-# usage: build-image.sh <bookworm|trixie> [image-name]
+# usage: build-image.sh <bookworm|trixie> [image-name] [full|minimal]
+#   full (default): what a provider's server image has (D-Bus, sudo, python3-apt, ...).
+#   minimal: debootstrap minbase + python3 and the init system a container
+#   boots, nothing else: the roles must install whatever they use.
 set -euo pipefail
 
-release="${1:?usage: build-image.sh <bookworm|trixie> [image-name]}"
+usage="usage: build-image.sh <bookworm|trixie> [image-name] [full|minimal]"
+release="${1:?$usage}"
 case "$release" in
   bookworm) number=12 ;;
   trixie) number=13 ;;
   *) echo "build-image.sh: unsupported release '$release' (supported: bookworm, trixie)" >&2; exit 2 ;;
 esac
 image="${2:-flask-app-debian:${number}}"
+variant="${3:-full}"
 
 if docker image inspect "$image" >/dev/null 2>&1; then
   echo "image $image exists, not rebuilding"
@@ -39,9 +44,14 @@ fi
 rootfs="$(mktemp -d /tmp/flask-app-rootfs.XXXXXX)"
 trap 'rm -rf "$rootfs"' EXIT
 
-# A plain server has these (sudo for become); python3-apt saves every scenario a slow first apt task.
-packages=systemd,systemd-sysv,dbus,sudo,python3,python3-apt,ca-certificates,iproute2,procps
-echo "debootstrapping $release from $mirror into $rootfs"
+case "$variant" in
+  # A plain server has these (sudo for become); python3-apt saves every scenario a slow first apt task.
+  full) packages=systemd,systemd-sysv,dbus,sudo,python3,python3-apt,ca-certificates,iproute2,procps ;;
+  # systemd only because the container boots it as PID 1, as a real host does.
+  minimal) packages=systemd,systemd-sysv,python3 ;;
+  *) echo "build-image.sh: unknown variant '$variant'; $usage" >&2; exit 2 ;;
+esac
+echo "debootstrapping $release ($variant) from $mirror into $rootfs"
 debootstrap --variant=minbase --include="$packages" "$release" "$rootfs" "$mirror" >/dev/null
 
 # Containers have no console to log in on; these units only fail or wait there.

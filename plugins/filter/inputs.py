@@ -48,6 +48,14 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 # The variables the kit itself writes into every service's environment.
 RESERVED_ENV = ("SECRET_KEY", "APP_SERVICE_NAME")
 URL = re.compile(r"https?://[A-Za-z0-9._~:/?&=%+@-]{1,2048}")
+# A proxy: scheme, optional user[:password]@, a host name or [IPv6], optional
+# port, nothing after the root path (it lands in apt.conf and the environment).
+PROXY_URL = re.compile(
+    r"https?://(?:[A-Za-z0-9._~%-]+(?::[A-Za-z0-9._~%-]*)?@)?"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?/?"
+)
+# A no_proxy host or domain (a leading dot: every name under it).
+NO_PROXY_HOST = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*")
 URL_PATH = re.compile(r"/[A-Za-z0-9._~/%?=&+-]{0,255}")
 ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*")
 # module:callable, or module:factory() for an application factory (uWSGI calls it).
@@ -117,6 +125,21 @@ def is_network(value: Any) -> bool:
 
 def is_network_list(value: Any) -> bool:
     return isinstance(value, list) and all(is_network(item) for item in value)
+
+
+def is_proxy_url(value: Any) -> bool:
+    """Empty (no proxy) or http(s)://[user[:password]@]host[:port][/]."""
+    if value == "":
+        return True
+    match = PROXY_URL.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and (match.group(1) is None or 1 <= int(match.group(1)) <= 65535)
+
+
+def is_no_proxy_list(value: Any) -> bool:
+    """Host names, .domains, IP addresses and networks reached without the proxy."""
+    return isinstance(value, list) and all(
+        isinstance(item, str) and (NO_PROXY_HOST.fullmatch(item) is not None or is_network(item)) for item in value
+    )
 
 
 def is_listen_address(value: Any) -> bool:
@@ -280,6 +303,11 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "url_or_empty": (
         "an http(s) URL of letters, digits and ._~:/?&=%+@- or empty",
         lambda value: value == "" or _matches(URL)(value),
+    ),
+    "proxy_url": ("http(s)://[user[:password]@]host[:port] (nothing after the host) or empty", is_proxy_url),
+    "no_proxy": (
+        "a list of host names, .domains, IP addresses or networks (CIDR)",
+        is_no_proxy_list,
     ),
     "line": ("one line of text (no line breaks or control characters)", is_line),
     "controller_file": ("a file on the controller, or empty", is_controller_file),
