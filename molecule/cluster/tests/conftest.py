@@ -1,4 +1,7 @@
-"""Fixtures for the cluster checks: one web host, two app hosts, reached by name."""
+"""Fixtures for the cluster checks: one web host, two app hosts, reached by name.
+
+Every host is reached as root (web1 and app1 over SSH with sudo, app2 as root:
+a minimal Debian has no sudo), so the tests never wrap commands in sudo."""
 
 from __future__ import annotations
 
@@ -38,3 +41,8 @@ def base_url() -> str:
     out = subprocess.run(["docker", "port", WEB, "80/tcp"], check=True, capture_output=True, text=True).stdout
     address = next(line for line in out.splitlines() if line.startswith("127.0.0.1:"))
     return f"http://{address.strip()}"
+
+
+def private_address(host: Any) -> str:
+    """The host's address on the stack's network (its stack_private_address)."""
+    return host.ansible.get_variables()["stack_private_address"]
