@@ -84,7 +84,10 @@ def render(role: Path) -> str:
         "",
         markdown(spec["short_description"]) + ".",
         "",
-        _lines(spec.get("description", "")),
+        # One paragraph per entry of the role's description.
+        "\n\n".join(map(_lines, spec["description"]))
+        if isinstance(spec.get("description"), list)
+        else _lines(spec.get("description", "")),
         "",
         "## Variables",
         "",
