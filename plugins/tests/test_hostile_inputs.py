@@ -251,5 +251,5 @@ def test_raw_nginx_lines_cannot_leave_the_server_block(extra: str) -> None:
 
 def test_a_choice_is_refused_by_the_argument_spec_naming_the_variable() -> None:
     # stack_socket_mode's choices live in roles/stack/meta/argument_specs.yml only.
-    with pytest.raises(render.Refused, match="stack_socket_mode.*auto, tcp, unix"):
+    with pytest.raises(render.Refused, match=r"stack_socket_mode.*auto, tcp, unix"):
         render.check({**host_variables("tcp"), "stack_socket_mode": "fifo"})
