@@ -560,9 +560,10 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
 
 
 def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> list[str]:
-    """Every problem with stack_services and stack_routes, as messages naming the variable."""
-    if default_mode not in SOCKET_MODES:
-        return [f"stack_socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(default_mode)}."]
+    """Every problem with stack_services and stack_routes, as messages naming the variable.
+
+    default_mode is stack_socket_mode, whose choices the stack role's argument spec checks.
+    """
     if not isinstance(services, list) or not services:
         return ["stack_services must be a non-empty list of services."]
     errors: list[str] = []

@@ -247,3 +247,9 @@ def test_every_hostile_value_is_refused_by_name_or_renders_harmlessly(kind: str)
 def test_raw_nginx_lines_cannot_leave_the_server_block(extra: str) -> None:
     with pytest.raises(render.Refused, match="nginx_server_extra_config"):
         render.check({**host_variables("tcp"), "nginx_server_extra_config": extra})
+
+
+def test_a_choice_is_refused_by_the_argument_spec_naming_the_variable() -> None:
+    # stack_socket_mode's choices live in roles/stack/meta/argument_specs.yml only.
+    with pytest.raises(render.Refused, match=r"stack_socket_mode.*auto, tcp, unix"):
+        render.check({**host_variables("tcp"), "stack_socket_mode": "fifo"})

@@ -199,12 +199,6 @@ def test_static_route_needs_a_static_dir(inputs: ModuleType, src: str) -> None:
     assert errors == ["stack_routes[0] is a static route but service 'web' has no static_dir."]
 
 
-def test_unknown_default_socket_mode_is_refused(inputs: ModuleType, src: str) -> None:
-    assert inputs.service_errors([service(src)], ROUTES, "fifo") == [
-        "stack_socket_mode must be one of auto, tcp, unix, got 'fifo'."
-    ]
-
-
 def test_empty_service_list_is_refused(inputs: ModuleType) -> None:
     assert inputs.service_errors([], ROUTES, "tcp") == ["stack_services must be a non-empty list of services."]
 

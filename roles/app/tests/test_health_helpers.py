@@ -145,6 +145,18 @@ def test_without_a_stats_server_there_is_nothing_to_wait_for(tmp_path: Path) -> 
     assert uwsgi_probe.workers(str(tmp_path / "none.sock")) is None
 
 
+def test_stats_json_prints_the_whole_document_for_the_status_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stats = tmp_path / "stats.sock"
+    payload = {"listen_queue": 0, "workers": [{"pid": 11, "status": "idle", "requests": 3}]}
+    _stats_server(stats, payload)
+    assert uwsgi_probe.main(["probe", "--stats-json", str(stats)]) == 0
+    assert json.loads(capsys.readouterr().out) == payload
+    assert uwsgi_probe.main(["probe", "--stats-json", str(tmp_path / "none.sock")]) == 1
+    assert json.loads(capsys.readouterr().out) is None
+
+
 def test_bound_address_reads_every_socket_shape(tmp_path: Path) -> None:
     for name, expected in (
         ("/run/flask_app/uwsgi.sock", "/run/flask_app/uwsgi.sock"),

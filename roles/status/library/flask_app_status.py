@@ -7,8 +7,8 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
+import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +21,8 @@ short_description: Report the health of a flask_app host (read-only)
 description:
   - Reads systemd, the uWSGI stats socket of each service, nginx stub_status,
     the recent access log and the disk used by releases and logs. Changes nothing.
+  - uWSGI stats are read by the probe the app role installs on app hosts
+    (C(uwsgi_probe.py --stats-json)), the one reader of uWSGI stats.
 options:
   services:
     description: Services of this host, as the stack role resolved them (name, unit, dir, stats_socket).
@@ -48,6 +50,10 @@ options:
     type: list
     elements: path
     default: []
+  probe:
+    description: The uWSGI probe the app role installs, which reads each service's stats socket.
+    type: path
+    default: /usr/local/lib/flask_app/uwsgi_probe.py
 author: flask_app
 """
 
@@ -87,6 +93,8 @@ warnings_:
 """
 
 
+# Installed by the app role (roles/app/files/usr/local/lib/flask_app/).
+PROBE = "/usr/local/lib/flask_app/uwsgi_probe.py"
 MAIN_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) ')
 TAIL_BYTES = 4 * 1024 * 1024
 
@@ -99,18 +107,17 @@ def unit_state(unit: str) -> str:
     return result.stdout.strip() or "unknown"
 
 
-def read_stats(path: str) -> dict[str, Any] | None:
-    """The uWSGI stats server sends its JSON on connect, then closes."""
+def read_stats(path: str, probe: str = PROBE) -> dict[str, Any] | None:
+    """The uWSGI stats document of one service, as the app role's probe reads it; None when
+    the stats server does not answer (or the probe is not installed: no app was deployed)."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(5)
-            conn.connect(path)
-            chunks = []
-            while chunk := conn.recv(65536):
-                chunks.append(chunk)
-        return json.loads(b"".join(chunks))
-    except (OSError, ValueError):
+        done = subprocess.run(
+            [sys.executable, probe, "--stats-json", path], capture_output=True, text=True, check=False, timeout=15
+        )
+        document = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
+    return document if isinstance(document, dict) else None
 
 
 def worker_rss(worker: dict[str, Any]) -> int:
@@ -149,7 +156,7 @@ def kept_releases(service_dir: str) -> list[dict[str, str]]:
     ]
 
 
-def service_report(service: dict[str, Any]) -> dict[str, Any]:
+def service_report(service: dict[str, Any], probe: str = PROBE) -> dict[str, Any]:
     current = os.path.join(service["dir"], "current")
     report: dict[str, Any] = {
         "name": service["name"],
@@ -159,7 +166,7 @@ def service_report(service: dict[str, Any]) -> dict[str, Any]:
         "releases": kept_releases(service["dir"]),
         "stats": False,
     }
-    stats = read_stats(service["stats_socket"])
+    stats = read_stats(service["stats_socket"], probe)
     if stats:
         workers = stats.get("workers", [])
         report.update(
@@ -246,6 +253,7 @@ def main() -> None:
             "access_log": {"type": "path", "default": ""},
             "window_minutes": {"type": "int", "default": 15},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
+            "probe": {"type": "path", "default": PROBE},
         },
         supports_check_mode=True,
     )
@@ -253,7 +261,7 @@ def main() -> None:
     problems: list[str] = []
     # Worth a look, not a failure: saturation and recent 5xx.
     warnings: list[str] = []
-    services = [service_report(service) for service in params["services"]]
+    services = [service_report(service, params["probe"]) for service in params["services"]]
     for service in services:
         if service["state"] != "active":
             problems.append(f"service {service['name']} ({service['unit']}) is {service['state']}")

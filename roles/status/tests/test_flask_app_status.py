@@ -14,6 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "library"))
 
 import flask_app_status as status
 
+# The app role's probe, as installed on app hosts: the one reader of uWSGI stats.
+PROBE = str(
+    Path(__file__).resolve().parents[2] / "app" / "files" / "usr" / "local" / "lib" / "flask_app" / "uwsgi_probe.py"
+)
+
 
 def _now(fmt: str) -> str:
     return datetime.now(UTC).strftime(fmt)
@@ -53,7 +58,7 @@ def test_stats_socket_is_read_to_the_end(tmp_path: Path) -> None:
     thread = threading.Thread(target=answer)
     thread.start()
     report = status.service_report(
-        {"name": "svc", "unit": "uwsgi-svc-that-does-not-exist", "dir": str(tmp_path), "stats_socket": path}
+        {"name": "svc", "unit": "uwsgi-svc-that-does-not-exist", "dir": str(tmp_path), "stats_socket": path}, PROBE
     )
     thread.join(5)
     server.close()
@@ -64,9 +69,14 @@ def test_stats_socket_is_read_to_the_end(tmp_path: Path) -> None:
 
 def test_unanswered_stats_socket_is_reported_as_such(tmp_path: Path) -> None:
     report = status.service_report(
-        {"name": "svc", "unit": "uwsgi-svc", "dir": str(tmp_path), "stats_socket": str(tmp_path / "none.sock")}
+        {"name": "svc", "unit": "uwsgi-svc", "dir": str(tmp_path), "stats_socket": str(tmp_path / "none.sock")}, PROBE
     )
     assert report["stats"] is False
+
+
+def test_a_host_without_the_probe_reports_no_stats(tmp_path: Path) -> None:
+    # status.yml on a host the app role never reached: no probe, so no stats, and no crash.
+    assert status.read_stats(str(tmp_path / "stats.sock"), str(tmp_path / "no_probe.py")) is None
 
 
 def test_worker_memory_is_read_from_proc_without_memory_report() -> None:

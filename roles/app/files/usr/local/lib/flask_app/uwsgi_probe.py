@@ -3,6 +3,7 @@
 
 usage: uwsgi_probe.py ADDRESS PATH [TIMEOUT] [--stats=SOCKET --replaced=PID,PID...] [--release=ID]
        uwsgi_probe.py --workers SOCKET
+       uwsgi_probe.py --stats-json SOCKET
   ADDRESS is HOST:PORT or the path of a unix socket.
 
 Prints the HTTP status code and the body, and exits 0 on any 2xx, 1 otherwise.
@@ -11,6 +12,9 @@ need not report its release, but when it does, it must be the right one.
 With --stats and --replaced (the worker pids before a chain reload), it also
 waits for every worker to be a new one that accepts requests: until then some
 workers still serve the old release. --workers prints the current worker pids.
+--stats-json prints the stats server's whole document as JSON (exit 1 and null
+when it does not answer): the status role's module reads uWSGI stats this way,
+so this file is the one reader of uWSGI stats.
 With --stats, the socket the running master reports it is bound to wins over
 ADDRESS: a reload keeps the master's sockets, so while a changed socket
 setting waits for its restart the live service is still on the old one.
@@ -127,6 +131,10 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[1] == "--workers":
         print(",".join(str(w["pid"]) for w in workers(argv[2]) or []))
         return 0
+    if len(argv) == 3 and argv[1] == "--stats-json":
+        document = stats(argv[2])
+        print(json.dumps(document))
+        return 0 if document is not None else 1
     options = dict(arg[2:].split("=", 1) for arg in argv if arg.startswith("--") and "=" in arg)
     argv = [arg for arg in argv if not arg.startswith("--")]
     if len(argv) < 3:
