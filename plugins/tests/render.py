@@ -23,7 +23,7 @@ from ansible.template import Templar, trust_as_template
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROLES = PROJECT / "roles"
-ROLE_NAMES = ("stack", "app", "uwsgi", "firewall", "nginx", "monitoring")
+ROLE_NAMES = ("stack", "packages", "app", "uwsgi", "firewall", "nginx", "monitoring")
 
 init_plugin_loader()
 for directory in [PROJECT / "plugins" / "filter", *ROLES.glob("*/filter_plugins")]:
@@ -138,9 +138,18 @@ class Play:
         elif module == "ansible.builtin.import_role":
             name = task[module]["name"]
             tasks_from = task[module].get("tasks_from", "main.yml")
-            if tasks_from == "main.yml":  # Ansible checks the argument spec of a role's main entry point
-                self.validate_spec(argument_spec(name))
-            self.run(load_yaml(ROLES / name / "tasks" / tasks_from), name, only)
+            # The task's vars hold for every task of the import (the playbook wiring a role's inputs).
+            wired = {key: self.value(value, extra) for key, value in task.get("vars", {}).items()}
+            shadowed = {key: self.variables[key] for key in wired if key in self.variables}
+            self.variables.update(wired)
+            try:
+                if tasks_from == "main.yml":  # Ansible checks the argument spec of a role's main entry point
+                    self.validate_spec(argument_spec(name))
+                self.run(load_yaml(ROLES / name / "tasks" / tasks_from), name, only)
+            finally:
+                for key in wired:
+                    self.variables.pop(key)
+                self.variables.update(shadowed)
         elif module == "ansible.builtin.assert":
             if not self.true(task[module]["that"], extra):
                 raise Refused(str(self.value(task[module].get("fail_msg", "assertion failed"), extra)))
@@ -178,6 +187,7 @@ def check(variables: dict[str, Any]) -> Play:
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     # template: (file kind, what `item` is)
+    "packages/templates/etc/apt/apt.conf.d/80flask_app-proxy.j2": ("apt", ""),
     "app/templates/etc/flask_app/service.env.j2": ("env", "service"),
     "uwsgi/templates/etc/uwsgi/app.ini.j2": ("ini", "service"),
     "uwsgi/templates/etc/systemd/system/uwsgi-service.service.j2": ("unit", "service"),
@@ -195,6 +205,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 
 def render(play: Play) -> dict[str, str]:
     """Every template as the roles write it on this host: {template[#item]: text}."""
+    # The inputs site.yml wires into its roles (`roles:` entries' vars).
+    for entry in load_yaml(PROJECT / "playbooks" / "site.yml")[0]["roles"]:
+        play.variables.update({key: play.value(value) for key, value in entry.get("vars", {}).items()})
     play.run(load_yaml(ROLES / "monitoring" / "tasks" / "main.yml"), "monitoring", only=("ansible.builtin.set_fact",))
     items = {
         "service": play.variables["stack_resolved_services"],

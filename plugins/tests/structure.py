@@ -7,6 +7,7 @@ the arguments of a directive, never added, removed or moved one.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import crossplane
@@ -104,4 +105,29 @@ def words(text: str) -> list[str]:
     return found
 
 
-PARSERS = {"nginx": nginx, "unit": unit, "ini": ini, "env": env, "logrotate": words, "nft": words, "shell": words}
+APT_STATEMENT = re.compile(r'\s*([A-Za-z0-9:._-]+)\s+"([^"\n]*)"\s*;')
+
+
+def apt(text: str) -> list[str]:
+    """apt.conf: the key of every `Key "value";` statement; whatever else is there, as found."""
+    body = "\n".join(line for line in text.split("\n") if not line.strip().startswith("//"))
+    keys, index = [], 0
+    while body[index:].strip():
+        statement = APT_STATEMENT.match(body, index)
+        if not statement:
+            return [*keys, "unparsed: " + body[index:].strip()]
+        keys.append(statement.group(1))
+        index = statement.end()
+    return keys
+
+
+PARSERS = {
+    "apt": apt,
+    "nginx": nginx,
+    "unit": unit,
+    "ini": ini,
+    "env": env,
+    "logrotate": words,
+    "nft": words,
+    "shell": words,
+}

@@ -55,6 +55,11 @@ SERVICE_EXAMPLES: dict[str, Any] = {
 
 # Good values for inputs whose default is empty, so a suffix has something to follow.
 GOOD_EXAMPLES: dict[str, Any] = {
+    "stack_http_proxy": "http://proxy.example:3128",
+    "stack_https_proxy": "http://user:secret@proxy.example:3128",
+    "stack_no_proxy": ["localhost", ".internal.example", "10.0.0.0/8"],
+    "packages_proxy_env": {"http_proxy": "http://proxy.example:3128"},
+    "app_proxy_env": {"http_proxy": "http://proxy.example:3128"},
     "app_secret_env": {"API_TOKEN": "token-1234"},
     "uwsgi_ip_address_allow": ["10.0.0.0/24"],
     "nginx_request_id_trusted_sources": ["127.0.0.1"],
@@ -64,9 +69,12 @@ GOOD_EXAMPLES: dict[str, Any] = {
     "nginx_server_extra_config": "location = /ping { return 204; }",
 }
 
+# Both behind a proxy: the apt proxy file is written only then.
+PROXY = {"stack_http_proxy": "http://proxy.example:3128", "stack_no_proxy": ["localhost"]}
 HOSTS = {
-    "tcp": {"stack_socket_mode": "tcp"},
+    "tcp": {"stack_socket_mode": "tcp", **PROXY},
     "unix-tls": {
+        **PROXY,
         "stack_socket_mode": "unix",
         "nginx_tls_mode": "self_signed",
         "monitoring_node_exporter": True,

@@ -25,6 +25,11 @@ def service(code_dir: str, **extra: Any) -> dict[str, Any]:
 ROUTES = [{"path": "/", "service": "web"}, {"path": "/static/", "service": "web", "type": "static"}]
 
 ACCEPTED = [
+    ("proxy_url", ""),
+    ("proxy_url", "http://proxy.example:3128"),
+    ("proxy_url", "http://user:p%40ss@10.0.0.5:8080/"),
+    ("proxy_url", "http://[2001:db8::5]:3128"),
+    ("no_proxy", ["localhost", ".internal.example", "10.0.0.0/8", "::1"]),
     ("absolute_path", "/var/log/uwsgi"),
     ("relative_path", "app/static"),
     ("account", "www-data"),
@@ -53,6 +58,14 @@ ACCEPTED = [
 ]
 
 REFUSED = [
+    ("proxy_url", 'http://proxy.example:3128";\nAcquire::http::Proxy::x "DIRECT'),
+    ("proxy_url", "http://proxy.example:99999"),
+    ("proxy_url", "proxy.example:3128"),
+    ("proxy_url", "http://proxy.example:3128/path"),
+    ("proxy_url", "socks5://proxy.example:1080"),
+    ("no_proxy", ["localhost,evil"]),
+    ("no_proxy", "localhost"),
+    ("no_proxy", ['x" "DIRECT']),
     ("absolute_path", "/var/log/uwsgi\nExecStartPre=+/bin/sh"),
     ("absolute_path", "/var/log/../../etc"),
     ("absolute_path", "/"),
