@@ -310,7 +310,10 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         is_no_proxy_list,
     ),
     "line": ("one line of text (no line breaks or control characters)", is_line),
-    "controller_file": ("a file on the controller, or empty", is_controller_file),
+    "controller_file": (
+        "a file on the controller (a relative path starts at the inventory directory), or empty",
+        is_controller_file,
+    ),
     "pem": ("PEM text (-----BEGIN ...) or empty", is_pem),
     "nginx_block": ("nginx lines whose braces balance inside the server block", is_nginx_block),
     "cpu_name": ("a CPU name: 1-32 letters, digits and _", _matches(re.compile(r"[A-Za-z0-9_]{1,32}"))),
@@ -639,9 +642,41 @@ def systemd_quote(value: Any) -> str:
     return '"' + re.sub(r'([\\"`$])', r"\\\1", text) + '"'
 
 
+def controller_path(value: Any, base: str) -> Any:
+    """A controller file named in the inventory: a relative path is relative to the inventory
+    directory (where group_vars sit), not to the working directory or a role's files/."""
+    if not isinstance(value, str) or value == "" or value.startswith("/"):
+        return value
+    return os.path.normpath(os.path.join(base, value))
+
+
+def controller_paths(services: Any, base: str) -> Any:
+    """stack_services with every controller path (src, artifact, files[].src) made absolute."""
+    if not isinstance(services, list):
+        return services
+    resolved = []
+    for service in services:
+        if isinstance(service, dict):
+            service = {
+                **service,
+                **{key: controller_path(service[key], base) for key in ("src", "artifact") if key in service},
+            }
+            if isinstance(service.get("files"), list):
+                service["files"] = [
+                    {**entry, "src": controller_path(entry["src"], base)}
+                    if isinstance(entry, dict) and "src" in entry
+                    else entry
+                    for entry in service["files"]
+                ]
+        resolved.append(service)
+    return resolved
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "flask_app_controller_path": controller_path,
+            "flask_app_controller_paths": controller_paths,
             "flask_app_input_errors": input_errors,
             "flask_app_service_errors": service_errors,
             "flask_app_foreign_accounts": foreign_accounts,

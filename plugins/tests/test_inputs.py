@@ -275,3 +275,27 @@ def test_an_artifact_source_is_checked(inputs: ModuleType, src: str, extra: dict
         declared["src"] = src
     errors = inputs.service_errors([declared], [{"path": "/", "service": "web"}], "tcp")
     assert any(fragment in error for error in errors), errors
+
+
+def test_relative_controller_paths_start_at_the_inventory_directory(inputs: ModuleType, tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory" / "production"
+    (inventory / "files").mkdir(parents=True)
+    (inventory / "files" / "proxy-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    resolved = inputs.controller_path("files/proxy-ca.pem", str(inventory))
+    assert resolved == str(inventory / "files" / "proxy-ca.pem")
+    assert inputs.input_errors({"app_pip_extra_ca_cert": ["controller_file", resolved]}) == []
+    assert inputs.controller_path("/etc/ssl/ca.pem", str(inventory)) == "/etc/ssl/ca.pem"
+    assert inputs.controller_path("", str(inventory)) == ""
+    # The message names where it looked.
+    missing = inputs.controller_path("files/missing.pem", str(inventory))
+    assert str(inventory / "files" / "missing.pem") in " ".join(
+        inputs.input_errors({"app_pip_extra_ca_cert": ["controller_file", missing]})
+    )
+
+
+def test_service_paths_start_at_the_inventory_directory(inputs: ModuleType) -> None:
+    services = [{"name": "shop", "src": "../shop", "files": [{"src": "files/shop.ini", "dest": "shop.ini"}]}]
+    resolved = inputs.controller_paths(services, "/srv/ops/inventory/production")
+    assert resolved[0]["src"] == "/srv/ops/inventory/shop"
+    assert resolved[0]["files"][0]["src"] == "/srv/ops/inventory/production/files/shop.ini"
+    assert services[0]["src"] == "../shop"  # the inventory's own value is left as it was
