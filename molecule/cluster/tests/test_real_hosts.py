@@ -9,8 +9,10 @@ from typing import Any
 
 import testinfra
 from conftest import APPS, WEB
+from support import playbook
 
 PROXY = "flask-app-cluster-proxy"
+RECORDS = "/var/lib/flask_app/monitoring"
 NETWORK = "flask-app-cluster"
 NETWORK_NAMES = "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}"
 SSH_HOSTS = (WEB, APPS[0])
@@ -66,3 +68,24 @@ def test_apt_and_pip_went_through_the_proxy(apps: dict[str, Any]) -> None:
     # apt fetched Debian packages over HTTP, pip reached the package index over CONNECT.
     assert re.search(r"Request \(file descriptor \d+\): GET http://[^ ]+/debian/pool/", log)
     assert re.search(r"Request \(file descriptor \d+\): CONNECT (pypi\.org|files\.pythonhosted\.org):443", log)
+
+
+def _installed(host: Any, package: str) -> bool:
+    return host.run(f"dpkg-query --show --showformat='${{db:Status-Status}}' {package}").stdout == "installed"
+
+
+def test_monitoring_removes_only_the_exporters_it_installed(apps: dict[str, Any]) -> None:
+    own, theirs = apps[MINIMAL], apps[APPS[0]]
+    # app1 had the nginx exporter before the first converge (prepare.yml): still there, not recorded.
+    assert _installed(theirs, "prometheus-nginx-exporter")
+    assert not theirs.file(f"{RECORDS}/prometheus-nginx-exporter.installed").exists
+    assert own.file(f"{RECORDS}/prometheus-node-exporter.installed").exists
+    off = playbook("site.yml", MINIMAL, {"monitoring_node_exporter": False}, "--tags", "monitoring")
+    try:
+        assert off.returncode == 0, off.stdout[-2000:]
+        assert not _installed(own, "prometheus-node-exporter")
+        assert not own.file(f"{RECORDS}/prometheus-node-exporter.installed").exists
+    finally:
+        back = playbook("site.yml", MINIMAL, {}, "--tags", "monitoring,firewall")
+    assert back.returncode == 0, back.stdout[-2000:]
+    assert _installed(own, "prometheus-node-exporter")
