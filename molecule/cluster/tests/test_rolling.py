@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -65,3 +66,28 @@ def test_rolling_deploy_and_rollback_drop_no_request(
     assert load.failures == []
     # The front end took every app server back after each batch, the failed one included.
     assert " down;" not in web.file("/etc/nginx/sites-available/flask_app.conf").content_string
+
+
+def test_static_files_are_never_published_for_a_release_that_is_not_live(
+    base_url: str, web: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A deploy limited to app servers, and site.yml --tags nginx with other code than the live
+    release's, are refused before they change anything."""
+    tmp: Path = tmp_path_factory.mktemp("static")
+    other = variant(tmp, "v4", "\n# v4: not deployed\n", [API], css="\n/* v4 */\n")
+    live = {release for _, release in releases(base_url)}
+    published = web.file("/var/www/flask_app/flask_app/css/style.css").content_string
+
+    limited = playbook("deploy.yml", APPS[0], other)
+    assert limited.returncode != 0
+    assert "are outside --limit" in limited.stdout, limited.stdout[-2000:]
+    assert "--limit 'flask-app-cluster-app1,web'" in limited.stdout
+
+    tagged = playbook("site.yml", "all", other, "--tags", "nginx")
+    assert tagged.returncode != 0
+    assert "its static files would not match the pages" in tagged.stdout, tagged.stdout[-2000:]
+
+    for run in (limited, tagged):
+        assert set(re.findall(r"changed=(\d+)", run.stdout)) == {"0"}
+    assert {release for _, release in releases(base_url)} == live
+    assert web.file("/var/www/flask_app/flask_app/css/style.css").content_string == published
