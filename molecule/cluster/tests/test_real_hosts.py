@@ -80,12 +80,15 @@ def test_monitoring_removes_only_the_exporters_it_installed(apps: dict[str, Any]
     assert _installed(theirs, "prometheus-nginx-exporter")
     assert not theirs.file(f"{RECORDS}/prometheus-nginx-exporter.installed").exists
     assert own.file(f"{RECORDS}/prometheus-node-exporter.installed").exists
-    off = playbook("site.yml", MINIMAL, {"monitoring_node_exporter": False}, "--tags", "monitoring")
+    # site.yml converges whole stacks: every host, the monitoring role only.
+    off = playbook("site.yml", "all", {"monitoring_node_exporter": False}, "--tags", "monitoring")
     try:
         assert off.returncode == 0, off.stdout[-2000:]
         assert not _installed(own, "prometheus-node-exporter")
         assert not own.file(f"{RECORDS}/prometheus-node-exporter.installed").exists
+        # Turned off everywhere: app1's own nginx exporter is still not this role's to remove.
+        assert _installed(theirs, "prometheus-nginx-exporter")
     finally:
-        back = playbook("site.yml", MINIMAL, {}, "--tags", "monitoring,firewall")
+        back = playbook("site.yml", "all", {}, "--tags", "monitoring,firewall")
     assert back.returncode == 0, back.stdout[-2000:]
     assert _installed(own, "prometheus-node-exporter")
