@@ -47,7 +47,7 @@ services:
     previous_after: {description: What `previous` names once the target release is live., type: str}
     files: {description: Release directories with path, mtime and the virtualenv they link to (venv)., type: list}
     venvs: {description: Virtualenv directories of the service., type: list}
-    wheelhouses: {description: Offline wheelhouse directories of the service (<dir>/wheels/<install key>-<tag>)., type: list}
+    wheelhouses: {description: Offline wheelhouses of the service (<dir>/wheels/<key>-<tag>)., type: list}
 """
 
 
