@@ -22,7 +22,7 @@ NAME = "kept"
 PORT = 8083
 SERVICE_DIR = f"/srv/flask_app/{NAME}"
 KEEP = 2
-DEPLOYS = KEEP + 3
+DEPLOYS = KEEP + 2
 ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
 
 
