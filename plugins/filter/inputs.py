@@ -383,8 +383,12 @@ SERVICE_KEYS = {
     "git",
     "release_command",
     "artifact",
+    "state",
+    "purge",
 }
 SOCKET_MODES = ("auto", "tcp", "unix")
+# present: run it; absent: stop it and remove everything of it but its data (purge: the data too).
+SERVICE_STATES = ("present", "absent")
 ROUTE_TYPES = ("app", "static")
 ROUTE_KEYS = {"path", "service", "type"}
 
@@ -490,6 +494,44 @@ def _file_errors(where: str, files: Any, data_dirs: list[str]) -> list[str]:
     return errors
 
 
+def _state_errors(where: str, service: dict[str, Any]) -> list[str]:
+    """state is present or absent; purge (remove the data too) is a boolean that only an absent
+    service may set: a present service's data is never removed."""
+    state = service.get("state", "present")
+    purge = service.get("purge", False)
+    errors = []
+    if state not in SERVICE_STATES:
+        errors.append(f"{where}.state must be one of {', '.join(SERVICE_STATES)}, got {_show(state)}.")
+    if not isinstance(purge, bool):
+        errors.append(f"{where}.purge must be true or false, got {_show(purge)}.")
+    elif purge and state != "absent":
+        errors.append(
+            f"{where}.purge: true only applies with state: absent (it removes the service's data and"
+            f" account); got state {_show(state)}."
+        )
+    return errors
+
+
+def _absent_errors(where: str, service: dict[str, Any], default_mode: str) -> list[str]:
+    """An absent service is found on the hosts by its name and its user (the account a purge
+    removes); its port, when given, stays guarded by the firewall until its unit is gone. Its
+    other keys are not used, so neither checked nor required: the code may be gone."""
+    table: dict[str, list[Any]] = {}
+    if "user" in service:
+        table[f"{where}.user"] = ["account", service["user"]]
+    if "port" in service:
+        table[f"{where}.port"] = ["port", service["port"]]
+    errors = input_errors(table)
+    if isinstance(service.get("port"), str) and _integer(service["port"]) is not None:
+        errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
+    if service.get("user") == "root":
+        errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
+    mode = service.get("socket_mode", default_mode)
+    if mode not in SOCKET_MODES:
+        errors.append(f"{where}.socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(mode)}.")
+    return errors
+
+
 def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
     where = f"stack_services[{index}]"
     if not isinstance(service, dict):
@@ -503,6 +545,9 @@ def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
         errors.append(shape_error(f"{where}.name", "service_name", name) or "")
     else:
         where = f"stack_services[{index}] ({name})"
+    errors.extend(_state_errors(where, service))
+    if service.get("state", "present") == "absent":
+        return errors + _absent_errors(where, service, default_mode)
     src = service.get("src")
     if len({"src", "git", "artifact"} & set(service)) != 1:
         errors.append(
@@ -578,6 +623,9 @@ def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> lis
         for service in valid:
             if key == "port" and service.get("socket_mode", default_mode) != "tcp":
                 continue
+            # A removed service's port is free for another; its name and account are not.
+            if key == "port" and service.get("state") == "absent":
+                continue
             value = service.get("user", service.get("name")) if key == "user" else service.get(key)
             if isinstance(value, str | int):
                 seen[value] = seen.get(value, 0) + 1
@@ -618,6 +666,12 @@ def route_errors(routes: Any, services: dict[str, dict[str, Any]]) -> list[str]:
         service = services.get(route.get("service")) if isinstance(route.get("service"), str) else None
         if service is None:
             errors.append(f"{where}.service {_show(route.get('service'))} is not defined in stack_services.")
+        elif service.get("state") == "absent":
+            # Refused rather than dropped: the path would fall through to another route.
+            errors.append(
+                f"{where}.service {service['name']!r} is state: absent: remove this route ({_show(route.get('path'))})"
+                " with the service, or point it at a present one."
+            )
         elif kind == "static" and not service.get("static_dir"):
             errors.append(f"{where} is a static route but service {service['name']!r} has no static_dir.")
     return errors

@@ -51,6 +51,8 @@ SERVICE_EXAMPLES: dict[str, Any] = {
     "data_dirs": ["instance"],
     "exclude": ["tests"],
     "release_command": "flask --app app routes",
+    "state": "present",
+    "purge": False,
 }
 
 # Good values for inputs whose default is empty, so a suffix has something to follow.

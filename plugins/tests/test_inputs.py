@@ -299,3 +299,41 @@ def test_service_paths_start_at_the_inventory_directory(inputs: ModuleType) -> N
     assert resolved[0]["src"] == "/srv/ops/inventory/shop"
     assert resolved[0]["files"][0]["src"] == "/srv/ops/inventory/production/files/shop.ini"
     assert services[0]["src"] == "../shop"  # the inventory's own value is left as it was
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"state": "removed"}, "stack_services[0] (web).state must be one of present, absent, got 'removed'."),
+        ({"state": "absent", "purge": "yes"}, "stack_services[0] (web).purge must be true or false, got 'yes'."),
+        ({"purge": True}, "stack_services[0] (web).purge: true only applies with state: absent"),
+        ({"state": "absent", "user": "root"}, "stack_services[0] (web).user must not be root"),
+        ({"state": "absent", "port": "8080\n"}, "stack_services[0] (web).port must be a port number"),
+    ],
+)
+def test_bad_state_or_purge_is_named_in_the_error(
+    inputs: ModuleType, src: str, override: dict[str, Any], fragment: str
+) -> None:
+    errors = inputs.service_errors([service(src, **override), service(src, name="api", port=8081)], ROUTES, "tcp")
+    assert any(fragment in error for error in errors), errors
+
+
+def test_an_absent_service_needs_only_its_name(inputs: ModuleType, src: str) -> None:
+    """Its code may be gone from the controller: no source, no port, nothing else is asked for."""
+    services = [service(src), {"name": "old", "state": "absent", "purge": True}]
+    assert inputs.service_errors(services, ROUTES, "tcp") == []
+
+
+def test_an_absent_service_frees_its_port_but_not_its_name_or_account(inputs: ModuleType, src: str) -> None:
+    gone = {"name": "old", "state": "absent", "port": 8080, "user": "web", "src": "/nowhere"}
+    errors = inputs.service_errors([service(src), gone], ROUTES, "tcp")
+    assert errors == ["stack_services: user 'web' is used by 2 services; each needs its own."]
+
+
+def test_a_route_to_an_absent_service_is_refused(inputs: ModuleType, src: str) -> None:
+    services = [service(src), {"name": "old", "state": "absent"}]
+    errors = inputs.service_errors(services, [*ROUTES, {"path": "/old/", "service": "old"}], "tcp")
+    assert errors == [
+        "stack_routes[2].service 'old' is state: absent: remove this route ('/old/') with the service,"
+        " or point it at a present one."
+    ]

@@ -43,6 +43,92 @@ def venvs_to_remove(found_results: list[dict[str, Any]], removed: list[str]) -> 
     return doomed
 
 
+def _venv_key(path: str) -> str:
+    """The install key a virtualenv is named by: <key>-py<version>."""
+    return os.path.basename(path).rsplit("-py", 1)[0]
+
+
+def _wheelhouse_key(path: str) -> str:
+    """The install key an offline wheelhouse is named by: <key>-cp<NN>-<cpu>."""
+    return os.path.basename(path).rsplit("-", 2)[0]
+
+
+def wheelhouses_to_remove(found_results: list[dict[str, Any]], removed: list[str]) -> list[str]:
+    """Offline wheelhouses on the host that no virtualenv left on disk was built from.
+
+    A wheelhouse only serves to build the virtualenv of its install key: it goes with the
+    last virtualenv of that key (venvs_to_remove), so per-release keys (a pyproject project,
+    an artifact) do not pile up, and a shared requirements.txt key stays while it is used.
+    """
+    doomed: list[str] = []
+    leaving = set(venvs_to_remove(found_results, removed))
+    for result in found_results:
+        kept = {_venv_key(venv) for venv in result.get("venvs", []) if venv not in leaving}
+        kept.add(result["item"]["install_key"])  # the release being served
+        doomed.extend(w for w in result.get("wheelhouses", []) if _wheelhouse_key(w) not in kept)
+    return doomed
+
+
+def _newest_groups(entries: dict[str, list[str]], current: set[str], keep: int) -> list[str]:
+    """Paths of the groups beyond the newest `keep` (the current ones always kept and counted)."""
+
+    def newest(group: str) -> float:
+        return max(os.stat(path, follow_symlinks=False).st_mtime for path in entries[group])
+
+    others = sorted((g for g in entries if g not in current), key=newest, reverse=True)
+    room = max(keep - len(current & set(entries)), 0)
+    return sorted(path for group in others[room:] for path in entries[group])
+
+
+def _children(directory: str) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
+
+
+def controller_cache_to_remove(
+    services: list[dict[str, Any]],
+    in_use: list[dict[str, Any]],
+    build_dir: str,
+    keep: int,
+) -> list[str]:
+    """What the controller built for releases it no longer needs, per service of `services`.
+
+    Three things grow with every release on the controller: release archives
+    (<build_dir>/<name>-<release>.tar.gz), offline wheelhouses
+    (<build_dir>/wheels/<name>/<install key>-<tag>) and, for a service from git, exports
+    (<stack_git_cache>/<name>-<commit>, the directory its resolved `src` is in).
+    Per service and kind, the `keep` newest (by modification time) stay, always counting
+    what a service of `in_use` (every host of the play) serves now. The git mirror
+    (<name>.git) stays. Wheelhouses of the layout before per-service directories
+    (<build_dir>/wheels/<key>-<tag>) are never read again and go too.
+    """
+    doomed: list[str] = []
+    wheels = os.path.join(build_dir, "wheels")
+    for service in services:
+        name = service["name"]
+        using = [s for s in in_use if s.get("name") == name]
+        archives: dict[str, list[str]] = {}
+        for entry in _children(build_dir):
+            if entry.startswith(f"{name}-") and entry.endswith(".tar.gz"):
+                archives.setdefault(entry[len(name) + 1 : -len(".tar.gz")], []).append(os.path.join(build_dir, entry))
+        doomed += _newest_groups(archives, {s["release"] for s in using}, keep)
+        houses: dict[str, list[str]] = {}
+        for entry in _children(os.path.join(wheels, name)):
+            houses.setdefault(_wheelhouse_key(entry), []).append(os.path.join(wheels, name, entry))
+        doomed += _newest_groups(houses, {s["install_key"] for s in using}, keep)
+        exports: dict[str, list[str]] = {}
+        git_cache = os.path.dirname(service["src"]) if "git" in service else ""
+        for entry in _children(git_cache) if git_cache else []:
+            path = os.path.join(git_cache, entry)
+            if entry.startswith(f"{name}-") and os.path.isdir(path):
+                exports[path] = [path]
+        doomed += _newest_groups(exports, {s["src"] for s in using}, keep)
+    doomed += [os.path.join(wheels, entry) for entry in _children(wheels) if "-" in entry]
+    return doomed
+
+
 def with_releases(services: list[dict[str, Any]], releases: list[str]) -> list[dict[str, Any]]:
     """The services, each set to serve the release at the same position (a rollback's targets)."""
     if len(services) != len(releases):
@@ -92,6 +178,8 @@ class FilterModule:
         return {
             "app_releases_to_remove": releases_to_remove,
             "app_venvs_to_remove": venvs_to_remove,
+            "app_wheelhouses_to_remove": wheelhouses_to_remove,
+            "app_controller_cache_to_remove": controller_cache_to_remove,
             "app_with_releases": with_releases,
             "app_rollback_targets": rollback_targets,
             "app_kept_releases": kept_releases,

@@ -47,6 +47,7 @@ services:
     previous_after: {description: What `previous` names once the target release is live., type: str}
     files: {description: Release directories with path, mtime and the virtualenv they link to (venv)., type: list}
     venvs: {description: Virtualenv directories of the service., type: list}
+    wheelhouses: {description: Offline wheelhouses of the service (<dir>/wheels/<key>-<tag>)., type: list}
 """
 
 
@@ -75,9 +76,9 @@ def release_dirs(releases: str) -> list[dict[str, Any]]:
     return found
 
 
-def venv_dirs(venvs: str) -> list[str]:
+def subdirs(parent: str) -> list[str]:
     try:
-        return sorted(entry.path for entry in os.scandir(venvs) if entry.is_dir(follow_symlinks=False))
+        return sorted(entry.path for entry in os.scandir(parent) if entry.is_dir(follow_symlinks=False))
     except OSError:
         return []
 
@@ -97,7 +98,8 @@ def service_state(module: AnsibleModule, service: dict[str, Any]) -> dict[str, A
         # A switch to another release makes the live one `previous`.
         "previous_after": f"{base}/releases/{live}" if live and live != target else previous,
         "files": release_dirs(f"{base}/releases"),
-        "venvs": venv_dirs(f"{base}/venvs"),
+        "venvs": subdirs(f"{base}/venvs"),
+        "wheelhouses": subdirs(f"{base}/wheels"),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -46,3 +47,57 @@ def test_each_service_gets_its_own_secret_key_from_the_one_in_vault() -> None:
 def test_a_one_off_command_is_split_like_a_shell_line_but_never_run_by_one() -> None:
     assert app_filters.split_command("flask --app 'my app' db upgrade") == ["flask", "--app", "my app", "db", "upgrade"]
     assert app_filters.split_command("echo a; rm -rf / $(id)") == ["echo", "a;", "rm", "-rf", "/", "$(id)"]
+
+
+def test_a_wheelhouse_goes_with_the_last_virtualenv_of_its_key() -> None:
+    service = {"dir": "/srv/a", "release": "r3", "install_key": "project-r3"}
+    state = {
+        "item": service,
+        "files": [
+            {"path": "/srv/a/releases/r3", "venv": "/srv/a/venvs/project-r3-py3.13"},
+            {"path": "/srv/a/releases/r2", "venv": "/srv/a/venvs/project-r2-py3.13"},
+            {"path": "/srv/a/releases/r1", "venv": "/srv/a/venvs/project-r1-py3.13"},
+        ],
+        "venvs": [f"/srv/a/venvs/project-r{n}-py3.13" for n in (1, 2, 3)],
+        "wheelhouses": [f"/srv/a/wheels/project-r{n}-cp313-x86_64" for n in (0, 1, 2, 3)],
+    }
+    # r1 goes now; r0's wheelhouse lost its virtualenv before (an earlier run).
+    assert app_filters.wheelhouses_to_remove([state], ["/srv/a/releases/r1"]) == [
+        "/srv/a/wheels/project-r0-cp313-x86_64",
+        "/srv/a/wheels/project-r1-cp313-x86_64",
+    ]
+
+
+def _built(path: Path, age: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        path.write_bytes(b"")
+    else:
+        path.mkdir(exist_ok=True)
+    os.utime(path, (1_000_000 - age, 1_000_000 - age))
+
+
+def test_the_controller_keeps_the_newest_builds_of_each_service_and_what_is_served(tmp_path: Path) -> None:
+    build, git = tmp_path / "build", tmp_path / "git"
+    for age, release in enumerate(["r5", "r4", "r3", "r2", "r1"]):
+        _built(build / f"web-{release}.tar.gz", age)
+        _built(build / "wheels" / "web" / f"project-{release}-cp313-x86_64", age)
+        _built(git / f"web-{release}commit", age)
+    _built(build / "api-a1.tar.gz", 9)  # another service's: not this one's to count
+    _built(build / "wheels" / "project-r0-cp313-x86_64", 9)  # the layout before wheels/<service>/
+    (git / "web.git").mkdir()
+    # Two hosts: one serves r1 (oldest), the other r5.
+    web = {"name": "web", "git": {}, "release": "r1", "install_key": "project-r1", "src": str(git / "web-r1commit")}
+    other_host = {**web, "release": "r5", "install_key": "project-r5", "src": str(git / "web-r5commit")}
+    doomed = app_filters.controller_cache_to_remove([web], [web, other_host], str(build), 3)
+    assert sorted(doomed) == sorted(
+        [
+            str(build / "web-r3.tar.gz"),
+            str(build / "web-r2.tar.gz"),
+            str(build / "wheels" / "web" / "project-r3-cp313-x86_64"),
+            str(build / "wheels" / "web" / "project-r2-cp313-x86_64"),
+            str(git / "web-r3commit"),
+            str(git / "web-r2commit"),
+            str(build / "wheels" / "project-r0-cp313-x86_64"),
+        ]
+    )

@@ -188,6 +188,8 @@ def resolve_services(
     """
     resolved = []
     for service in services:
+        if service.get("state", "present") == "absent":
+            continue  # removed, not served: absent_services() describes what is left of it
         name = service["name"]
         commit = ""
         if "git" in service:
@@ -255,6 +257,38 @@ def resolve_services(
     return resolved
 
 
+def absent_services(
+    services: list[dict[str, Any]], base_dir: str, default_mode: str, all_in_one: bool = False
+) -> list[dict[str, Any]]:
+    """The services marked `state: absent`, with what finds their remains on a host.
+
+    Built from the name (and user) alone: the code of a removed service may be gone from the
+    controller. `port` is the TCP port it listened on when the entry still says so (the
+    firewall keeps refusing it until the unit is stopped), else None; `purge` also removes
+    the data area, the log and the account.
+    """
+    found = []
+    for service in services:
+        if service.get("state", "present") != "absent":
+            continue
+        name = service["name"]
+        service_dir = f"{base_dir.rstrip('/')}/{name}"
+        tcp = _socket_mode(service.get("socket_mode", default_mode), all_in_one) == "tcp"
+        found.append(
+            {
+                "name": name,
+                "user": service.get("user", name),
+                "group": service.get("user", name),
+                "dir": service_dir,
+                "data_path": f"{service_dir}/data",
+                "unit": f"uwsgi-{name}",
+                "port": service.get("port") if tcp else None,
+                "purge": bool(service.get("purge", False)),
+            }
+        )
+    return found
+
+
 def _socket_mode(mode: str, all_in_one: bool) -> str:
     if mode == "auto":
         return "unix" if all_in_one else "tcp"
@@ -306,5 +340,6 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "stack_resolve_services": resolve_services,
+            "stack_absent_services": absent_services,
             "stack_release_archive": release_archive,
         }
