@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from ansible.executor.play_iterator import PlayIterator
+from ansible.playbook.play_context import PlayContext
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategy
 from ansible.utils.display import Display
 
@@ -34,7 +36,7 @@ try:
     class StrategyModule(ansible_mitogen.strategy.StrategyMixin, LinearStrategy):  # type: ignore[no-redef]
         """Ansible's linear strategy with Mitogen's connection multiplexing."""
 
-        def run(self, iterator, play_context, result=0):
+        def run(self, iterator: PlayIterator, play_context: PlayContext, result: int = 0) -> int:
             if iterator._play.connection == "local":
                 display.vvv("flask_app_linear: plain linear strategy for a connection: local play")
                 return LinearStrategy.run(self, iterator, play_context)

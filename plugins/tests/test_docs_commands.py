@@ -96,7 +96,7 @@ def _doc_commands() -> Iterator[Command]:
     for playbook in sorted((ROOT / "playbooks").glob("*.yml")):
         lines = playbook.read_text(encoding="utf-8").splitlines()
         # The header comment, up to the first play.
-        header = [line for line in lines[: next(i for i, line in enumerate(lines) if line.startswith("- "))]]
+        header = lines[: next(i for i, line in enumerate(lines) if line.startswith("- "))]
         usage = [re.sub(r"^#\s{3}", "", line) if line.startswith("#   ") else "" for line in header]
         yield from _commands_in(usage, str(playbook.relative_to(ROOT)), 1)
 
@@ -205,8 +205,11 @@ def test_the_docs_have_commands_of_every_kind() -> None:
     assert {command.tool for command in COMMANDS} >= {"ansible-playbook", "ansible-vault", "make"}
 
 
+Runs = dict[tuple[Command, tuple[str, ...]], subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[tuple[Command, tuple[str, ...]], subprocess.CompletedProcess[str]]:
+def runs() -> Runs:
     """Every check of every command, run four at a time (each is mostly Ansible's start-up)."""
     checks = {(command, tuple(check)) for command in COMMANDS for check in _checks(command)}
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -215,7 +218,7 @@ def runs() -> dict[tuple[Command, tuple[str, ...]], subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[command.where for command in COMMANDS])
-def test_documented_command_runs_as_written(command: Command, runs) -> None:
+def test_documented_command_runs_as_written(command: Command, runs: Runs) -> None:
     problems = _check_values(command)
     assert not problems, f"{command.where}: {shlex.join(command.argv)}\n" + "\n".join(problems)
     for check in _checks(command):
