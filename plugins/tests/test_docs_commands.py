@@ -229,3 +229,23 @@ def test_documented_command_runs_as_written(command: Command, runs: Runs) -> Non
         )
         if "--list-hosts" in check:
             assert "hosts (0)" not in run.stdout, f"{command.where}: matches no host of the example\n{run.stdout}"
+
+
+def test_a_command_without_the_vault_password_is_caught() -> None:
+    """The bug this test was written for: a documented deploy that cannot open the vault."""
+    (command,) = _commands_in(
+        ["ansible-playbook -i inventory/production \\", "  playbooks/status.yml  # every host"], "example", 1
+    )
+    assert command.argv == ("ansible-playbook", "-i", "inventory/production", "playbooks/status.yml")
+    failed = [check for check in _checks(command) if _run(check, command).returncode != 0]
+    assert failed == [["ansible-inventory", "--list", "-i", "inventory/production"]]
+
+
+def test_a_placeholder_or_an_unknown_service_is_caught() -> None:
+    (command,) = _commands_in(
+        [f"ansible-playbook -i {EXAMPLE_INVENTORY} playbooks/rollback.yml -e service=shop -e release=<id>"],
+        "README.md",
+        1,
+    )
+    problems = _check_values(command)
+    assert len(problems) == 3, problems
