@@ -69,8 +69,13 @@ def _commands_in(lines: list[str], where: str, first_line: int) -> Iterator[Comm
         if line.rstrip().endswith("\\"):
             pending += line.rstrip()[:-1] + " "
             continue
-        words = shlex.split(pending + line, comments=True)
-        pending = ""
+        text, pending = pending + line, ""
+        try:
+            words = shlex.split(text, comments=True)
+        except ValueError as error:  # a quote spanning lines: a here-document, a multi-line string
+            if any(Path(word).name in TOOLS for word in text.split()):
+                raise ValueError(f"{where}:{start}: cannot read the command {text!r}: {error}") from error
+            continue
         env = []
         while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
             name, _, value = words.pop(0).partition("=")
