@@ -4,8 +4,19 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
-PYTHON ?= python3
+# The pins the venv gets. requirements-legacy.txt is the previous controller
+# (ansible-core 2.19 on Python 3.11), which stays supported (README.md).
+REQUIREMENTS ?= requirements-dev.txt
+# The controller's Python: 3.13, else 3.12 (ansible-core 2.21 needs >= 3.12),
+# on PATH or built by pyenv; .ci/find-python.sh says what it tried when none.
+# PYTHON=/path/to/python overrides the search.
+PYTHON ?= $(shell bash .ci/find-python.sh 3.13 3.12)
 BIN := $(VENV)/bin
+# The legacy controller in a venv of its own: `make test` runs the scenarios
+# in LEGACY_SCENARIOS with it, the others with $(VENV), side by side.
+LEGACY_VENV ?= .venv-legacy
+LEGACY_PYTHON ?= $(shell bash .ci/find-python.sh 3.11 3.12 3.13)
+LEGACY_SCENARIOS ?= unix
 # Base images to build: Debian 12 and 13 (every scenario uses both or 13).
 RELEASES ?= 12 13
 # Minimal images (minbase + python3): the cluster scenario's app2 host.
@@ -16,19 +27,25 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule calls ansible-playbook and friends by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv images images-minimal demo demo-destroy status bench test unit lint role-docs molecule clean
+.PHONY: help venv legacy-venv images images-minimal demo demo-destroy status bench test unit lint role-docs molecule clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(BIN)/molecule: requirements-dev.txt app/requirements.txt
-	$(PYTHON) -m venv $(VENV)
+# --clear: a venv made by another Python (or other pins) starts over.
+$(BIN)/molecule: $(REQUIREMENTS) app/requirements.txt
+	@python="$(PYTHON)"; [[ -n $$python ]] || exit 1; \
+	 echo "$$python -m venv --clear $(VENV)  # $$($$python --version)"; \
+	 $$python -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r $(REQUIREMENTS)
 	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
 	touch $@
 
-venv: $(BIN)/molecule  ## Pinned controller tools in .venv
+venv: $(BIN)/molecule  ## Pinned controller tools in .venv (VENV=, REQUIREMENTS=, PYTHON= to choose)
+
+legacy-venv:  ## ansible-core 2.19 on Python 3.11 in .venv-legacy (requirements-legacy.txt)
+	@$(MAKE) --no-print-directory venv VENV=$(LEGACY_VENV) REQUIREMENTS=requirements-legacy.txt PYTHON=$(LEGACY_PYTHON)
 
 images:  ## Build the local Debian base images (skipped when present)
 	@for release in $(RELEASES); do \
@@ -67,8 +84,9 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 	$(BIN)/python .ci/role_docs.py
 
-molecule: venv images images-minimal  ## Every molecule scenario, side by side (Debian 12 and 13 hosts in each single-host one)
-	bash molecule/common/run-scenarios.sh $(SCENARIOS)
+molecule: venv legacy-venv images images-minimal  ## Every molecule scenario, side by side; LEGACY_SCENARIOS (unix) on the legacy controller
+	VENV=$(VENV) LEGACY_VENV=$(LEGACY_VENV) LEGACY_SCENARIOS="$(LEGACY_SCENARIOS)" \
+	  bash molecule/common/run-scenarios.sh $(SCENARIOS)
 
 bench: venv  ## Benchmark against nginx alone, the seed's uWSGI and gunicorn (docs/performance.md); not part of test
 	@command -v wrk >/dev/null && command -v nsenter >/dev/null || { echo "make bench needs wrk and nsenter: apt-get install wrk util-linux"; exit 1; }

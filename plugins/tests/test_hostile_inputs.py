@@ -90,6 +90,8 @@ HOSTS = {
 
 def host_variables(kind: str) -> dict[str, Any]:
     variables = render.role_defaults()
+    # What the stack role reads for the host's Debian release (13, as in the facts below).
+    variables.update(render.trusted(render.load_yaml(render.ROLES / "stack" / "vars" / "Debian-13.yml")))
     variables.update(
         {
             "inventory_hostname": "app1",

@@ -27,12 +27,30 @@ def record(line: str) -> None:
 
 
 class Load:
-    """GET / in a loop from a few threads until stopped; bounded in time and count."""
+    """GET / in a loop from a few threads until stopped; bounded in time and count.
 
-    def __init__(self, url: str, threads: int = 4, max_seconds: float = 600, max_requests: int = 200_000) -> None:
+    A request fails when it gets no 200, or when it takes longer than `slow_seconds`:
+    a worker that hangs in a reload holds its requests for tens of seconds before it
+    is killed, and such a request must not pass as served. The client gives up at
+    `timeout` seconds. `slowest` is the longest request seen (failed or not).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        threads: int = 4,
+        max_seconds: float = 600,
+        max_requests: int = 200_000,
+        slow_seconds: float = 5.0,
+        timeout: float = 10.0,
+        verify: bool = True,
+    ) -> None:
         self.url, self.max_seconds, self.max_requests = url, max_seconds, max_requests
+        self.slow_seconds, self.timeout, self.verify = slow_seconds, timeout, verify
         self.ok = 0
         self.failures: list[str] = []
+        self.slow = 0
+        self.slowest = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
@@ -41,21 +59,36 @@ class Load:
         deadline = time.monotonic() + self.max_seconds
         session = requests.Session()
         session.trust_env = False
+        session.verify = self.verify
         # A connection per request: an idle keep-alive connection that a reloading nginx
         # closes is retried by browsers (RFC 9112, 9.3.1) but not by requests; a new
         # connection each time counts what the server itself refuses or drops.
         session.headers["Connection"] = "close"
         while not self._stop.is_set() and time.monotonic() < deadline and self.ok < self.max_requests:
+            started, at = time.monotonic(), time.strftime("%H:%M:%S")
             try:
-                response = session.get(self.url, timeout=10)
+                response = session.get(self.url, timeout=self.timeout)
                 failure = None if response.status_code == 200 else f"{response.status_code} {response.text[:80]}"
             except requests.RequestException as error:
                 failure = f"{type(error).__name__}: {error}"
+            seconds = time.monotonic() - started
+            slow = seconds > self.slow_seconds
+            if slow and failure is None:
+                failure = f"slow: {seconds:.1f} s"
             with self._lock:
+                self.slowest = max(self.slowest, seconds)
+                self.slow += slow
                 if failure:
-                    self.failures.append(failure)
+                    self.failures.append(f"{at} {failure}")
                 else:
                     self.ok += 1
+
+    def summary(self) -> str:
+        """Requests served, failed (slow ones included) and the slowest, for record()."""
+        return (
+            f"{self.ok + len(self.failures)} requests, {len(self.failures)} failed "
+            f"({self.slow} slower than {self.slow_seconds:g} s), slowest {self.slowest:.2f} s"
+        )
 
     def __enter__(self) -> Load:
         for thread in self._threads:
@@ -95,8 +128,8 @@ def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None) -> 
     return result.rc, result.stdout + result.stderr
 
 
-def release_of(base_url: str) -> str:
-    return requests.get(base_url + "/healthz", timeout=10).json()["release"]
+def release_of(base_url: str, verify: bool = True) -> str:
+    return requests.get(base_url + "/healthz", timeout=10, verify=verify).json()["release"]
 
 
 DEFAULT_SERVICE = {

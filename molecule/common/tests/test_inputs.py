@@ -368,7 +368,7 @@ def test_example_inventory_keeps_secrets_in_vault() -> None:
                 "-i",
                 str(inventory),
                 "--vault-password-file",
-                str(inventory / "vault-password.example"),
+                str(PROJECT / "vault-password.example"),
                 "--host",
                 "www1.example.com",
             ],

@@ -26,6 +26,19 @@ def test_static_files_are_gzipped_and_versioned_ones_cached_for_a_year(base_url:
     assert other.headers["Cache-Control"] == "no-cache"
 
 
+def test_workers_are_single_threaded_where_uwsgi_cannot_reload_threads(host: Any) -> None:
+    """uWSGI before 2.0.25 (Debian 12) can hang a threaded worker in its graceful reload
+    (docs/troubleshooting.md): there each worker gets one thread, elsewhere two."""
+    version = host.check_output("uwsgi --version").split("-")[0]
+    with host.sudo():
+        ini = host.file(f"/etc/uwsgi/{SERVICE}/app.ini").content_string
+    settings = dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line and not line.startswith(";"))
+    fixed = tuple(int(part) for part in version.split(".")) >= (2, 0, 25)
+    assert int(settings["threads"]) == (2 if fixed else 1), (version, settings["threads"])
+    # The reload signal handler must not date its log line itself (libc's time zone lock).
+    assert "log-date" not in settings and settings["log-master"] == "true"
+
+
 def test_workers_and_backlog_follow_the_host(host: Any) -> None:
     cpus = int(host.check_output("nproc"))
     somaxconn = int(host.check_output("cat /proc/sys/net/core/somaxconn"))
