@@ -18,7 +18,7 @@ import jinja2
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import filter_loader, init_plugin_loader
+from ansible.plugins.loader import filter_loader, init_plugin_loader, test_loader
 from ansible.template import Templar, trust_as_template
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -28,6 +28,7 @@ ROLE_NAMES = ("stack", "packages", "app", "uwsgi", "firewall", "nginx", "monitor
 init_plugin_loader()
 for directory in [PROJECT / "plugins" / "filter", *ROLES.glob("*/filter_plugins")]:
     filter_loader.add_directory(str(directory))
+test_loader.add_directory(str(PROJECT / "plugins" / "test"))
 LOADER = DataLoader()
 TEMPLAR = Templar(loader=LOADER)
 
