@@ -623,9 +623,8 @@ def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> lis
         for service in valid:
             if key == "port" and service.get("socket_mode", default_mode) != "tcp":
                 continue
-            # A removed service's port is free for another; its name and account are not.
-            if key == "port" and service.get("state") == "absent":
-                continue
+            # An absent service's port, name and account stay taken while its entry names
+            # them: its unit runs until the removal play, after the others have started.
             value = service.get("user", service.get("name")) if key == "user" else service.get(key)
             if isinstance(value, str | int):
                 seen[value] = seen.get(value, 0) + 1

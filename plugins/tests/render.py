@@ -129,9 +129,11 @@ class Play:
         extra = trusted(task.get("vars", {}))
         if role:
             extra = {"role_path": str(ROLES / role), **extra}
+        module = next((key for key in task if key.startswith("ansible.builtin.")), None)
+        if only and "block" not in task and module not in only:
+            return  # a task of another kind: its condition may name what it never ran
         if "when" in task and not self.true(task["when"], extra):
             return
-        module = next((key for key in task if key.startswith("ansible.builtin.")), None)
         if "block" in task:
             self.run(task["block"], role, only)
         elif only and module not in only:
@@ -190,6 +192,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     # template: (file kind, what `item` is)
     "packages/templates/etc/apt/apt.conf.d/80flask_app-proxy.j2": ("apt", ""),
     "app/templates/etc/flask_app/service.env.j2": ("env", "service"),
+    "app/templates/etc/flask_app/build-proxy.env.j2": ("env", ""),
     "uwsgi/templates/etc/uwsgi/app.ini.j2": ("ini", "service"),
     "uwsgi/templates/etc/systemd/system/uwsgi-service.service.j2": ("unit", "service"),
     "uwsgi/templates/etc/logrotate.d/uwsgi.j2": ("logrotate", ""),
