@@ -12,7 +12,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[3]
 ROLE = PROJECT / "roles" / "stack"
 
-_SPEC = importlib.util.spec_from_file_location("stack_filters_contract", ROLE / "filter_plugins" / "stack.py")
+_SPEC = importlib.util.spec_from_file_location("stack_filters_contract", PROJECT / "plugins" / "filter" / "releases.py")
 assert _SPEC and _SPEC.loader
 stack = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(stack)

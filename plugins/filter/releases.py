@@ -1,4 +1,9 @@
-"""Filters for the stack role, evaluated on the controller."""
+"""Filters that resolve the services and pack their releases, evaluated on the controller.
+
+The stack role resolves the services with them (flask_app_resolve_services,
+flask_app_absent_services); the app role packs a release (flask_app_release_archive)
+from exactly the files the release id was computed from (code_files).
+"""
 
 from __future__ import annotations
 
@@ -339,7 +344,7 @@ def release_archive(service: dict[str, Any], build_dir: str) -> str:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "stack_resolve_services": resolve_services,
-            "stack_absent_services": absent_services,
-            "stack_release_archive": release_archive,
+            "flask_app_resolve_services": resolve_services,
+            "flask_app_absent_services": absent_services,
+            "flask_app_release_archive": release_archive,
         }
