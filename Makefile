@@ -93,7 +93,16 @@ bench: venv  ## Benchmark against nginx alone, the seed's uWSGI and gunicorn (do
 	@$(MAKE) --no-print-directory images RELEASES=$${FLASK_APP_DEBIAN:-13}
 	$(BIN)/python molecule/bench/bench.py $(BENCH_ARGS)
 
-test: lint unit molecule  ## Everything: lint, unit tests, molecule scenarios
+# The base images (debootstrap: mostly downloads) and the legacy venv are
+# built in the background while lint and unit keep the CPUs busy; their output
+# goes to .cache/logs/prepare.log, shown when they fail.
+test: venv  ## Everything: lint, unit tests, molecule scenarios
+	@mkdir -p .cache/logs; \
+	 $(MAKE) --no-print-directory images images-minimal legacy-venv >.cache/logs/prepare.log 2>&1 & prepare=$$!; \
+	 $(MAKE) --no-print-directory lint unit; checks=$$?; \
+	 wait $$prepare || { echo "make test: building the images or the legacy venv failed:"; tail -n 40 .cache/logs/prepare.log; exit 1; }; \
+	 ((checks == 0)) || exit $$checks; \
+	 $(MAKE) --no-print-directory molecule
 
 clean:  ## Remove caches (not the venv or images)
 	rm -rf .cache .pytest_cache .ruff_cache

@@ -121,23 +121,19 @@ class Play:
         templar = self.templar(extra)
         return all(templar.evaluate_conditional(trusted(c)) for c in conditions)
 
-    def run(self, tasks: list[dict[str, Any]], role: str | None = None, only: tuple[str, ...] = ()) -> None:
+    def run(self, tasks: list[dict[str, Any]], role: str | None = None) -> None:
         for task in tasks:
-            self.run_task(task, role, only)
+            self.run_task(task, role)
 
-    def run_task(self, task: dict[str, Any], role: str | None, only: tuple[str, ...]) -> None:
+    def run_task(self, task: dict[str, Any], role: str | None) -> None:
         extra = trusted(task.get("vars", {}))
         if role:
             extra = {"role_path": str(ROLES / role), **extra}
         module = next((key for key in task if key.startswith("ansible.builtin.")), None)
-        if only and "block" not in task and module not in only:
-            return  # a task of another kind: its condition may name what it never ran
         if "when" in task and not self.true(task["when"], extra):
             return
         if "block" in task:
-            self.run(task["block"], role, only)
-        elif only and module not in only:
-            return
+            self.run(task["block"], role)
         elif module == "ansible.builtin.import_role":
             name = task[module]["name"]
             tasks_from = task[module].get("tasks_from", "main.yml")
@@ -148,7 +144,7 @@ class Play:
             try:
                 if tasks_from == "main.yml":  # Ansible checks the argument spec of a role's main entry point
                     self.validate_spec(argument_spec(name))
-                self.run(load_yaml(ROLES / name / "tasks" / tasks_from), name, only)
+                self.run(load_yaml(ROLES / name / "tasks" / tasks_from), name)
             finally:
                 for key in wired:
                     self.variables.pop(key)
@@ -212,7 +208,6 @@ def render(play: Play) -> dict[str, str]:
     # The inputs site.yml wires into its roles (`roles:` entries' vars).
     for entry in load_yaml(PROJECT / "playbooks" / "site.yml")[0]["roles"]:
         play.variables.update({key: play.value(value) for key, value in entry.get("vars", {}).items()})
-    play.run(load_yaml(ROLES / "monitoring" / "tasks" / "main.yml"), "monitoring", only=("ansible.builtin.set_fact",))
     items = {
         "service": play.variables["stack_resolved_services"],
         "exporter": play.value("{{ monitoring_exporters }}"),
