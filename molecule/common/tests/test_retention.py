@@ -3,8 +3,9 @@
 A pyproject project builds one virtualenv and, offline, one wheelhouse per release: the
 worst case. It is deployed more times than app_keep_releases allows; after each deploy
 the host's releases, virtualenvs and wheelhouses and the controller's release archives
-and wheelhouses of the service are counted. Runs on the Debian 13 host of the default
-scenario, then removes the service (purge) so the host is as the scenario left it.
+and wheelhouses of the service are counted. Runs on the Debian 13 host of the unix
+scenario (offline wheels, as there), then removes the service (purge) so the host is as
+the scenario left it.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ NAME = "kept"
 PORT = 8083
 SERVICE_DIR = f"/srv/flask_app/{NAME}"
 KEEP = 2
-DEPLOYS = KEEP + 2
+# One deploy more than kept: the last one must prune the first release everywhere.
+DEPLOYS = KEEP + 1
 ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
 
 
 @pytest.fixture(scope="module")
 def retention_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
-        pytest.skip("retention runs on the Debian 13 host of the default scenario")
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "unix" or not host.backend.host.endswith("-d13"):
+        pytest.skip("retention runs on the Debian 13 host of the unix scenario")
     yield host.backend.host
 
 
@@ -68,7 +70,7 @@ def count_on_host(host: Any, sub: str) -> int:
 
 
 def test_releases_virtualenvs_and_wheelhouses_stop_growing_at_app_keep_releases(
-    host: Any, retention_host: str, base_url: str, tmp_path: Path
+    host: Any, retention_host: str, base_url: str, web: requests.Session, tmp_path: Path
 ) -> None:
     src, build = tmp_path / NAME, tmp_path / "build"
     counts = []
@@ -94,7 +96,7 @@ def test_releases_virtualenvs_and_wheelhouses_stop_growing_at_app_keep_releases(
     # Growing up to the limit, then flat: every count equals app_keep_releases from then on.
     assert counts[0] == dict.fromkeys(counts[0], 1)
     assert all(after == dict.fromkeys(after, KEEP) for after in counts[KEEP - 1 :]), counts
-    assert requests.get(f"{base_url}/healthz", timeout=10).ok
+    assert web.get(f"{base_url}/healthz", timeout=10).ok
 
     removed = playbook("site.yml", retention_host, inventory(src, build, state="absent", purge=True))
     assert removed.returncode == 0, removed.stdout[-3000:]
