@@ -94,12 +94,13 @@ bench: venv  ## Benchmark against nginx alone, the seed's uWSGI and gunicorn (do
 	$(BIN)/python molecule/bench/bench.py $(BENCH_ARGS)
 
 # The base images (debootstrap: mostly downloads) and the legacy venv are
-# built in the background while lint and unit keep the CPUs busy; their output
-# goes to .cache/logs/prepare.log, shown when they fail.
+# built in the background while lint and unit, side by side (one CPU each,
+# each one's output shown whole), keep the CPUs busy; the background's output
+# goes to .cache/logs/prepare.log, shown when it fails.
 test: venv  ## Everything: lint, unit tests, molecule scenarios
 	@mkdir -p .cache/logs; \
 	 $(MAKE) --no-print-directory images images-minimal legacy-venv >.cache/logs/prepare.log 2>&1 & prepare=$$!; \
-	 $(MAKE) --no-print-directory lint unit; checks=$$?; \
+	 $(MAKE) --no-print-directory --jobs=2 --output-sync=target lint unit; checks=$$?; \
 	 wait $$prepare || { echo "make test: building the images or the legacy venv failed:"; tail -n 40 .cache/logs/prepare.log; exit 1; }; \
 	 ((checks == 0)) || exit $$checks; \
 	 $(MAKE) --no-print-directory molecule
