@@ -3,8 +3,9 @@
 A pyproject project builds one virtualenv and, offline, one wheelhouse per release: the
 worst case. It is deployed more times than app_keep_releases allows; after each deploy
 the host's releases, virtualenvs and wheelhouses and the controller's release archives
-and wheelhouses of the service are counted. Runs on the Debian 13 host of the default
-scenario, then removes the service (purge) so the host is as the scenario left it.
+and wheelhouses of the service are counted. Runs on the Debian 13 host of the unix
+scenario (offline wheels, as there), then removes the service (purge) so the host is as
+the scenario left it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path
 
 @pytest.fixture(scope="module")
 def retention_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
-        pytest.skip("retention runs on the Debian 13 host of the default scenario")
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "unix" or not host.backend.host.endswith("-d13"):
+        pytest.skip("retention runs on the Debian 13 host of the unix scenario")
     yield host.backend.host
 
 
