@@ -185,7 +185,7 @@ def check(variables: dict[str, Any]) -> Play:
 
 
 TEMPLATES: dict[str, tuple[str, str]] = {
-    # template: (file kind, what `item` is)
+    # template: (file kind, what the loop item is)
     "packages/templates/etc/apt/apt.conf.d/80flask_app-proxy.j2": ("apt", ""),
     "app/templates/etc/flask_app/service.env.j2": ("env", "service"),
     "app/templates/etc/flask_app/build-proxy.env.j2": ("env", ""),
@@ -194,6 +194,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "uwsgi/templates/etc/logrotate.d/uwsgi.j2": ("logrotate", ""),
     "nginx/templates/etc/nginx/nginx.conf.j2": ("nginx", ""),
     "nginx/templates/etc/nginx/sites-available/site.conf.j2": ("nginx", ""),
+    "nginx/templates/etc/nginx/flask_app-upstreams/service.conf.j2": ("nginx", "service"),
     "nginx/templates/etc/nginx/conf.d/flask_app-static.conf.j2": ("nginx", ""),
     "nginx/templates/etc/logrotate.d/nginx.j2": ("logrotate", ""),
     "nginx/templates/usr/local/sbin/nginx-check-site.j2": ("shell", ""),
@@ -201,6 +202,22 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "firewall/templates/etc/systemd/system/flask_app-firewall.service.j2": ("unit", ""),
     "monitoring/templates/etc/default/exporter.j2": ("env", "exporter"),
 }
+
+# The loop variable of a template's task when it is not `item`.
+LOOP_VARS = {"nginx/templates/etc/nginx/flask_app-upstreams/service.conf.j2": "nginx_upstream_service"}
+
+
+@functools.cache
+def template_source(template: str) -> str:
+    return (ROLES / template).read_text(encoding="utf-8")
+
+
+def render_template(play: Play, template: str, item: Any = None, task_vars: dict[str, Any] | None = None) -> str:
+    """One template as its task writes it on this host, for one loop item (and the task's vars)."""
+    source = trust_as_template(template_source(template))
+    loop_var = LOOP_VARS.get(template, "item")
+    templar = play.templar({**(task_vars or {}), loop_var: item, "ansible_managed": "Ansible managed"})
+    return str(templar.template(source, escape_backslashes=False, overrides={"trim_blocks": True}))
 
 
 def render(play: Play) -> dict[str, str]:
@@ -215,9 +232,6 @@ def render(play: Play) -> dict[str, str]:
     }
     rendered = {}
     for template, (_, item_kind) in TEMPLATES.items():
-        source = trust_as_template((ROLES / template).read_text(encoding="utf-8"))
         for index, item in enumerate(items[item_kind]):
-            templar = play.templar({"item": item, "ansible_managed": "Ansible managed"})
-            text = templar.template(source, escape_backslashes=False, overrides={"trim_blocks": True})
-            rendered[f"{template}#{index}"] = str(text)
+            rendered[f"{template}#{index}"] = render_template(play, template, item)
     return rendered

@@ -21,6 +21,23 @@ API = {
 }
 
 
+# The servers of each upstream, one file per service, rendered from data by site.yml and,
+# around each batch, by deploy.yml and rollback.yml (roles/nginx/tasks/drain.yml).
+UPSTREAMS = "/etc/nginx/flask_app-upstreams"
+
+
+def upstreams(web: Any) -> str:
+    """Every upstream file of the front end, each under its name."""
+    return web.check_output(f"tail -n +1 {UPSTREAMS}/*.conf")
+
+
+def web_changes(run: Any) -> int:
+    """The front end's changed= count in a playbook's recap."""
+    recap = re.search(r"flask-app-cluster-web1\s*:\s*ok=\d+\s+changed=(\d+)", run.stdout)
+    assert recap, run.stdout[-2000:]
+    return int(recap.group(1))
+
+
 def releases(base_url: str, rounds: int = 20) -> Counter[tuple[str, str]]:
     """(host, release) pairs seen over a few requests: the balancer shows every app server."""
     return Counter(
@@ -34,6 +51,7 @@ def test_rolling_deploy_and_rollback_drop_no_request(
 ) -> None:
     tmp: Path = tmp_path_factory.mktemp("rolling")
     first = {release for _, release in releases(base_url)}
+    converged = upstreams(web)
     assert len(first) == 1
     good = variant(tmp, "v2", "\n# v2: a code-only change\n", [API])
     broken = variant(tmp, "v3", "\nraise RuntimeError('v3 is broken')\n", [API])
@@ -64,8 +82,41 @@ def test_rolling_deploy_and_rollback_drop_no_request(
     )
     assert load.ok > 0
     assert load.failures == []
-    # The front end took every app server back after each batch, the failed one included.
-    assert " down;" not in web.file("/etc/nginx/sites-available/flask_app.conf").content_string
+    # The front end took every app server back after each batch, the failed one included,
+    # in the very files site.yml wrote: a site.yml run now would change none of them.
+    assert " down;" not in converged
+    assert upstreams(web) == converged
+
+
+def test_stack_drain_keeps_an_app_server_out_through_deploys_and_site_yml(base_url: str, web: Any) -> None:
+    """stack_drain (docs/scaling.md) is the inventory's: a deploy's batches leave the drained
+    server down, and site.yml after the deploy finds nothing to change on the front end."""
+    drained, serving = APPS
+    # As a host_vars entry of the drained server would set it: true there only.
+    inventory = {"stack_drain": f"{{{{ inventory_hostname == '{drained}' }}}}"}
+    everyone = ",".join(["flask-app-cluster-web1", *APPS])
+    try:
+        out = playbook("site.yml", "all", inventory)
+        assert out.returncode == 0, out.stdout[-3000:]
+        assert f"down;  # {drained}" in upstreams(web)
+        assert {host for host, _ in releases(base_url)} == {serving}
+
+        # The live release again: the drain runs around both batches. The drained server's
+        # batch leaves it down; the other one is not taken out, as nothing else would serve.
+        with Load(base_url + "/") as load:
+            deployed = playbook("deploy.yml", everyone, inventory)
+        assert deployed.returncode == 0, deployed.stdout[-3000:]
+        assert load.failures == [], load.failures[:10]
+        assert {host for host, _ in releases(base_url)} == {serving}
+
+        again = playbook("site.yml", "all", inventory)
+        assert again.returncode == 0, again.stdout[-3000:]
+        assert web_changes(again) == 0, again.stdout[-3000:]
+    finally:
+        back = playbook("site.yml", "all")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert " down;" not in upstreams(web)
+    assert {host for host, _ in releases(base_url)} == set(APPS)
 
 
 def test_static_files_are_never_published_for_a_release_that_is_not_live(

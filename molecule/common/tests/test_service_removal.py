@@ -88,6 +88,7 @@ def test_an_absent_service_is_removed_and_its_data_kept_until_purged(
             f"/etc/uwsgi/{NAME}",
             f"/etc/flask_app/{NAME}.env",
             f"/var/www/flask_app/{NAME}",
+            f"/etc/nginx/flask_app-upstreams/{NAME}.conf",
             f"{SERVICE_DIR}/releases",
             f"{SERVICE_DIR}/venvs",
             f"{SERVICE_DIR}/current",
