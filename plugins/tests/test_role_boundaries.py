@@ -28,7 +28,8 @@ SHARED = {"stack"}
 EXPRESSION_KEYS = {"when", "that", "failed_when", "changed_when", "until"}
 JINJA = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.S)
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-NAME = re.compile(r"\b[a-z][a-z0-9_]*\b")
+# A name, not an attribute (service.app_hosts is a field of a value, not a variable).
+NAME = re.compile(r"(?<![.\w])[a-z][a-z0-9_]*\b")
 
 
 def expressions_in(value: Any, key: str = "") -> Iterator[str]:
@@ -76,3 +77,4 @@ def test_the_check_sees_a_foreign_name_and_ignores_quoted_ones() -> None:
     assert foreign_names("status", "nginx_log_dir ~ '/x'") == {"nginx_log_dir"}
     assert foreign_names("status", "'/usr/local/lib/flask_app/uwsgi_probe.py'") == set()
     assert foreign_names("status", "stack_base_dir ~ status_window_minutes") == set()
+    assert foreign_names("nginx", "nginx_upstream_view.app_hosts") == set()
