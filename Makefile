@@ -72,7 +72,7 @@ demo-destroy: venv  ## Remove the demo container
 	$(BIN)/molecule destroy -s demo
 
 unit: venv  ## App unit tests and controller-side filter tests
-	$(BIN)/pytest -q -p no:cacheprovider app/tests plugins/tests roles/stack/tests roles/app/tests roles/status/tests
+	$(BIN)/pytest -q -p no:cacheprovider app/tests plugins/tests roles/stack/tests roles/app/tests roles/uwsgi/tests roles/status/tests
 
 lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/yamllint --strict .

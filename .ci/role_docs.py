@@ -24,8 +24,13 @@ def load(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+def specs_of(role: Path) -> dict[str, Any]:
+    """Every entry point of the role: main first, then the others (include_role tasks_from)."""
+    return load(role / "meta" / "argument_specs.yml")["argument_specs"]
+
+
 def spec_of(role: Path) -> dict[str, Any]:
-    return load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]
+    return specs_of(role)["main"]
 
 
 def _lines(text: Any) -> str:
@@ -74,8 +79,34 @@ def _cell(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else f"`{value}`" if value else '`""`'
 
 
+def _description(spec: dict[str, Any]) -> str:
+    # One paragraph per entry of the description.
+    if isinstance(spec.get("description"), list):
+        return "\n\n".join(map(_lines, spec["description"]))
+    return _lines(spec.get("description", ""))
+
+
+def _table(options: dict[str, Any]) -> list[str]:
+    out = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
+    for name, option in options.items():
+        kind = option.get("type", "str")
+        if option.get("elements"):
+            kind += f" of {option['elements']}"
+        if option.get("choices"):
+            kind += " (" + ", ".join(map(_choice, option["choices"])) + ")"
+        default = _cell(option["default"]) if "default" in option else "required"
+        text = _lines(option.get("description", "")).replace("|", "\\|").replace("\n", " ")
+        out.append(f"| `{name}` | {kind} | {default.replace('|', chr(92) + '|')} | {text} |")
+    return out
+
+
+def _choice(value: Any) -> str:
+    return '""' if value == "" else str(value)
+
+
 def render(role: Path) -> str:
-    spec = spec_of(role)
+    specs = specs_of(role)
+    spec = specs["main"]
     out = [
         f"# Role `{role.name}`",
         "",
@@ -84,26 +115,30 @@ def render(role: Path) -> str:
         "",
         markdown(spec["short_description"]) + ".",
         "",
-        # One paragraph per entry of the role's description.
-        "\n\n".join(map(_lines, spec["description"]))
-        if isinstance(spec.get("description"), list)
-        else _lines(spec.get("description", "")),
+        _description(spec),
         "",
         "## Variables",
         "",
-        "| Variable | Type | Default | Description |",
-        "|---|---|---|---|",
+        *_table(spec.get("options", {})),
+        "",
+        "Every variable is also commented in `defaults/main.yml`.",
+        "",
     ]
-    for name, option in spec.get("options", {}).items():
-        kind = option.get("type", "str")
-        if option.get("elements"):
-            kind += f" of {option['elements']}"
-        if option.get("choices"):
-            kind += " (" + ", ".join(map(str, option["choices"])) + ")"
-        default = _cell(option["default"]) if "default" in option else "required"
-        text = _lines(option.get("description", "")).replace("|", "\\|").replace("\n", " ")
-        out.append(f"| `{name}` | {kind} | {default.replace('|', chr(92) + '|')} | {text} |")
-    out += ["", "Every variable is also commented in `defaults/main.yml`.", ""]
+    # Other entry points: task files other roles and playbooks call with include_role,
+    # each with inputs of its own, validated by Ansible when it is included.
+    for entry, other in specs.items():
+        if entry == "main":
+            continue
+        out += [
+            f"## Entry point `{entry}`",
+            "",
+            f"`tasks_from: {entry}`: {markdown(other['short_description'])}.",
+            "",
+            _description(other),
+            "",
+            *_table(other.get("options", {})),
+            "",
+        ]
     return "\n".join(out)
 
 

@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 
 PROJECT = Path(__file__).resolve().parents[3]
 MEASUREMENTS = PROJECT / ".cache" / "logs" / "measurements.txt"
+# Where the uwsgi role installs its probe on app hosts (written once, in its vars/main.yml).
+UWSGI_PROBE = yaml.safe_load((PROJECT / "roles" / "uwsgi" / "vars" / "main.yml").read_text(encoding="utf-8"))[
+    "uwsgi_probe"
+]
 
 
 def record(line: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import Load, playbook, record, release_of, variant
+from support import UWSGI_PROBE, Load, playbook, record, release_of, variant
 
 # Hosts the load test runs on: scenario -> host name suffix.
 LOAD_HOSTS = {"default": "-d13", "unix": "-d12"}
@@ -100,7 +100,7 @@ def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, rele
     old socket while the file already names the new one: the next run must restart it anyway.
     """
     ini = "/etc/uwsgi/flask_app/app.ini"
-    probe = "python3 /usr/local/lib/flask_app/uwsgi_probe.py 127.0.0.1:8080 /healthz --stats=/run/flask_app/stats.sock"
+    probe = f"python3 {UWSGI_PROBE} 127.0.0.1:8080 /healthz --stats=/run/flask_app/stats.sock"
     assert host.file(ini).contains("^socket = 127.0.0.1:8080$"), "the default scenario serves over TCP"
     try:
         host.run_test(f"sed -i 's#^socket = 127.0.0.1:8080$#socket = /run/flask_app/old.sock#' {ini}")

@@ -21,7 +21,7 @@ short_description: Report the health of a flask_app host (read-only)
 description:
   - Reads systemd, the uWSGI stats socket of each service, nginx stub_status,
     the recent access log and the disk used by releases and logs. Changes nothing.
-  - uWSGI stats are read by the probe the app role installs on app hosts
+  - uWSGI stats are read by the probe the uwsgi role installs on app hosts
     (C(uwsgi_probe.py --stats-json)), the one reader of uWSGI stats.
 options:
   services:
@@ -51,9 +51,11 @@ options:
     elements: path
     default: []
   probe:
-    description: The uWSGI probe the app role installs, which reads each service's stats socket.
+    description:
+      - The uWSGI probe the uwsgi role installs, which reads each service's stats socket
+        (the status role's input status_uwsgi_probe).
     type: path
-    default: /usr/local/lib/flask_app/uwsgi_probe.py
+    required: true
 author: flask_app
 """
 
@@ -61,6 +63,7 @@ EXAMPLES = r"""
 - name: Read the health of this host
   flask_app_status:
     services: "{{ stack_resolved_services }}"
+    probe: "{{ status_uwsgi_probe }}"
     nginx: true
     stub_status_url: http://127.0.0.1:8090/stub_status
     access_log: /var/log/nginx/flask_app.access.log
@@ -93,8 +96,6 @@ warnings_:
 """
 
 
-# Installed by the app role (roles/app/files/usr/local/lib/flask_app/).
-PROBE = "/usr/local/lib/flask_app/uwsgi_probe.py"
 MAIN_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) ')
 TAIL_BYTES = 4 * 1024 * 1024
 
@@ -107,8 +108,8 @@ def unit_state(unit: str) -> str:
     return result.stdout.strip() or "unknown"
 
 
-def read_stats(path: str, probe: str = PROBE) -> dict[str, Any] | None:
-    """The uWSGI stats document of one service, as the app role's probe reads it; None when
+def read_stats(path: str, probe: str) -> dict[str, Any] | None:
+    """The uWSGI stats document of one service, as the uwsgi role's probe reads it; None when
     the stats server does not answer (or the probe is not installed: no app was deployed)."""
     try:
         done = subprocess.run(
@@ -156,7 +157,7 @@ def kept_releases(service_dir: str) -> list[dict[str, str]]:
     ]
 
 
-def service_report(service: dict[str, Any], probe: str = PROBE) -> dict[str, Any]:
+def service_report(service: dict[str, Any], probe: str) -> dict[str, Any]:
     current = os.path.join(service["dir"], "current")
     report: dict[str, Any] = {
         "name": service["name"],
@@ -253,7 +254,7 @@ def main() -> None:
             "access_log": {"type": "path", "default": ""},
             "window_minutes": {"type": "int", "default": 15},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
-            "probe": {"type": "path", "default": PROBE},
+            "probe": {"type": "path", "required": True},
         },
         supports_check_mode=True,
     )

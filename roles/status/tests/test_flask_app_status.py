@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "library"))
 
 import flask_app_status as status
 
-# The app role's probe, as installed on app hosts: the one reader of uWSGI stats.
+# The uwsgi role's probe, as installed on app hosts: the one reader of uWSGI stats.
 PROBE = str(
-    Path(__file__).resolve().parents[2] / "app" / "files" / "usr" / "local" / "lib" / "flask_app" / "uwsgi_probe.py"
+    Path(__file__).resolve().parents[2] / "uwsgi" / "files" / "usr" / "local" / "lib" / "flask_app" / "uwsgi_probe.py"
 )
 
 
@@ -75,7 +75,7 @@ def test_unanswered_stats_socket_is_reported_as_such(tmp_path: Path) -> None:
 
 
 def test_a_host_without_the_probe_reports_no_stats(tmp_path: Path) -> None:
-    # status.yml on a host the app role never reached: no probe, so no stats, and no crash.
+    # status.yml on a host the uwsgi role never reached: no probe, so no stats, and no crash.
     assert status.read_stats(str(tmp_path / "stats.sock"), str(tmp_path / "no_probe.py")) is None
 
 
