@@ -24,9 +24,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 ROLES = sorted(path.parent.parent.name for path in (PROJECT / "roles").glob("*/meta/argument_specs.yml"))
 # Every role may read the stack role's inputs and facts: they are the contract itself.
 SHARED = {"stack"}
-# The result of another role's entry point that a role calls (include_role, every input
-# passed): documented in that role's meta/argument_specs.yml, read right after the call.
-ENTRY_POINT_RESULTS = {"app": {"uwsgi_health": ("uwsgi", "wait-healthy")}}
 # Keys whose value Ansible evaluates as a Jinja expression without {{ }}.
 EXPRESSION_KEYS = {"when", "that", "failed_when", "changed_when", "until"}
 JINJA = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.S)
@@ -64,7 +61,7 @@ def role_expressions(role: str) -> Iterator[tuple[str, str]]:
 
 def foreign_names(role: str, expression: str) -> set[str]:
     others = [other for other in ROLES if other != role and other not in SHARED]
-    names = set(NAME.findall(QUOTED.sub("", expression))) - set(ENTRY_POINT_RESULTS.get(role, {}))
+    names = set(NAME.findall(QUOTED.sub("", expression)))
     return {name for name in names if any(name.startswith(other + "_") for other in others)}
 
 
@@ -81,17 +78,3 @@ def test_the_check_sees_a_foreign_name_and_ignores_quoted_ones() -> None:
     assert foreign_names("status", "'/usr/local/lib/flask_app/uwsgi_probe.py'") == set()
     assert foreign_names("status", "stack_base_dir ~ status_window_minutes") == set()
     assert foreign_names("nginx", "nginx_upstream_view.app_hosts") == set()
-
-
-@pytest.mark.parametrize(
-    ("reader", "result", "owner", "entry_point"),
-    [(reader, result, *where) for reader, results in ENTRY_POINT_RESULTS.items() for result, where in results.items()],
-)
-def test_an_entry_point_result_read_by_another_role_is_documented_there(
-    reader: str, result: str, owner: str, entry_point: str
-) -> None:
-    spec = yaml.safe_load((PROJECT / "roles" / owner / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
-    assert f"C({result})" in str(spec["argument_specs"][entry_point]), f"{owner}'s {entry_point} does not name {result}"
-    assert f"tasks_from: {entry_point}" in "".join(
-        path.read_text(encoding="utf-8") for path in (PROJECT / "roles" / reader / "tasks").glob("*.yml")
-    ), f"roles/{reader} reads {result} without calling {owner}'s {entry_point}"
