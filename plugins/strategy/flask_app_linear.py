@@ -1,5 +1,5 @@
 """Linear strategy, run through Mitogen when the controller has it installed,
-with the Jinja filter and test plugins loaded once per play instead of once per task.
+with the controller prepared once per play for the task processes it forks.
 
 Most of a run's time is the per-task cost on the host: every Ansible module
 starts a Python that unpacks and compiles ansible.module_utils again. Mitogen
@@ -48,7 +48,7 @@ def prepare_for_forks() -> None:
 
 
 class PlainStrategy(LinearStrategy):
-    """Ansible's linear strategy, with the Jinja plugins loaded before the first task."""
+    """Ansible's linear strategy, with the controller prepared for forks before the first task."""
 
     def run(self, iterator: PlayIterator, play_context: PlayContext, result: int = 0) -> int:
         prepare_for_forks()
