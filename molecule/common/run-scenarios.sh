@@ -18,6 +18,8 @@ logs=".cache/logs"
 mkdir -p "$logs"
 # Figures the tests measure (deploy times, unit exposure, requests served).
 : >"$logs/measurements.txt"
+# Each playbook run of the tests: its time and controller CPU (support.py).
+: >"$logs/playbook-runs.txt"
 declare -A pids started
 for scenario in "$@"; do
   tools="$venv"

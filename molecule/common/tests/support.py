@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[3]
 MEASUREMENTS = PROJECT / ".cache" / "logs" / "measurements.txt"
+# One line per playbook run of the tests: what the suite's time is made of (docs/testing.md).
+PLAYBOOK_RUNS = PROJECT / ".cache" / "logs" / "playbook-runs.txt"
 # Where the uwsgi role installs its probe on app hosts (written once, in its vars/main.yml).
 UWSGI_PROBE = yaml.safe_load((PROJECT / "roles" / "uwsgi" / "vars" / "main.yml").read_text(encoding="utf-8"))[
     "uwsgi_probe"
@@ -123,7 +126,22 @@ def playbook(
         command += ["--extra-vars", json.dumps(extra)]
     command += list(options)
     env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+    started, cpu_before = time.monotonic(), children_cpu()
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+    seconds, cpu = time.monotonic() - started, children_cpu() - cpu_before
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    with PLAYBOOK_RUNS.open("a", encoding="utf-8") as handle:
+        handle.write(
+            f"{time.strftime('%H:%M:%S')} {seconds:6.1f} s, controller CPU {cpu:5.1f} s, rc {run.returncode}: "
+            f"{name} --limit {limit} {' '.join(options)} ({test})\n"
+        )
+    return run
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: ansible-playbook and its forks."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
