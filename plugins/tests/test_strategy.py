@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from typing import Any
 
 import ansible.executor.module_common
 import ansible.modules
 import pytest
+from conftest import load
 
 module_finder = pytest.importorskip("ansible_mitogen.module_finder")
-STRATEGY = Path(__file__).resolve().parents[1] / "strategy" / "flask_app_linear.py"
 MODULES = Path(ansible.modules.__file__).parent
 BUILTIN = (ansible.executor.module_common._MODULE_UTILS_PATH,)
 
 
 def scan(name: str) -> list[tuple[str, str, bool]]:
     return module_finder.scan(f"ansible_module_{name}", str(MODULES / f"{name}.py"), BUILTIN)
-
-
-def load_strategy() -> Any:
-    spec = importlib.util.spec_from_file_location("flask_app_linear_under_test", STRATEGY)
-    assert spec and spec.loader
-    strategy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(strategy)
-    return strategy
 
 
 def test_the_module_scan_compiles_each_file_once_and_finds_the_same_module_utils(
@@ -36,7 +26,7 @@ def test_the_module_scan_compiles_each_file_once_and_finds_the_same_module_utils
     monkeypatch.setattr(module_finder, "compile", compile, raising=False)
     plain = {name: scan(name) for name in ("stat", "file", "command")}
 
-    load_strategy()
+    load("strategy/flask_app_linear.py", "flask_app_linear_under_test")
     remembered = module_finder.compile
     assert remembered is not compile, "the strategy did not give Mitogen's module scan a remembered compile"
     assert {name: scan(name) for name in ("stat", "file", "command")} == plain
