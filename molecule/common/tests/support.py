@@ -130,6 +130,7 @@ def playbook(
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu_before
     test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    PLAYBOOK_RUNS.parent.mkdir(parents=True, exist_ok=True)
     with PLAYBOOK_RUNS.open("a", encoding="utf-8") as handle:
         handle.write(
             f"{time.strftime('%H:%M:%S')} {seconds:6.1f} s, controller CPU {cpu:5.1f} s, rc {run.returncode}: "

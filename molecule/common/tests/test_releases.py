@@ -10,13 +10,14 @@ a rolling deploy.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from support import UWSGI_PROBE, Load, playbook, record, release_of, variant
+from support import PROJECT, UWSGI_PROBE, Load, playbook, record, release_of, variant
 
 # Hosts the load test runs on: scenario -> host name suffix.
 LOAD_HOSTS = {"default": "-d13", "unix": "-d12"}
@@ -24,6 +25,13 @@ LOAD_HOSTS = {"default": "-d13", "unix": "-d12"}
 # reload in ten (docs/troubleshooting.md) gets several chances to show. Odd, so
 # the host ends on the release it started with.
 ROLLBACKS = 3
+# uWSGI's own account of its reloads, without the request lines.
+RELOAD_LINES = r"chain|Gracefully|killed|mercy|Respawned|ready in|loaded in"
+
+
+def retried(run: Any) -> int:
+    """How many times a run's tasks were retried (Ansible's "FAILED - RETRYING" lines)."""
+    return len(re.findall(r"FAILED - RETRYING", run.stdout))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +50,12 @@ def load_host(host: Any) -> Iterator[str]:
 
 
 def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
-    load_host: str, base_url: str, web: requests.Session, tls_verify: bool, tmp_path_factory: pytest.TempPathFactory
+    host: Any,
+    load_host: str,
+    base_url: str,
+    web: requests.Session,
+    tls_verify: bool,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     tmp = tmp_path_factory.mktemp("releases")
     first = release_of(base_url, tls_verify)
@@ -50,6 +63,8 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
     good = variant(tmp, "v2", "\n# v2: a code and stylesheet change\n", css=f"\n{marker}\n")
     broken = variant(tmp, "v3", "\nimport no_such_module_in_v3  # noqa\n")
     rollback_seconds: list[float] = []
+    rollback_retries: list[int] = []
+    slowest: Any = None
     with Load(base_url + "/", verify=tls_verify) as load:
         started = time.monotonic()
         deployed = playbook("deploy.yml", load_host, good)
@@ -77,15 +92,26 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
             started = time.monotonic()
             rolled_back = playbook("rollback.yml", load_host)
             rollback_seconds.append(time.monotonic() - started)
+            rollback_retries.append(retried(rolled_back))
+            if rollback_seconds[-1] == max(rollback_seconds):
+                slowest = rolled_back
             assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
             assert release_of(base_url, tls_verify) == expected
         # rollback.yml keeps the newer release's files: the old pages' URLs are not kept by browsers.
         rolled_css = web.get(f"{base_url}/static/css/style.css?v={first}", timeout=10)
         assert rolled_css.headers["Cache-Control"] == "no-cache"
+    # The slowest rollback's output and uWSGI's reload lines, for a rollback that waits long
+    # (one took 125 s against 16-34 s for the others, with no request failed or slow).
+    with host.sudo():
+        reloads = host.run(f"grep -E '{RELOAD_LINES}' /var/log/uwsgi/flask_app.log | tail -n 200").stdout
+    kept = PROJECT / ".cache" / "logs" / f"{load_host}-slowest-rollback.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(f"{slowest.stdout}\n--- uWSGI's reloads:\n{reloads}", encoding="utf-8")
     record(
         f"{load_host}: code-only deploy {deploy_seconds:.1f} s, {ROLLBACKS} rollbacks "
-        f"{min(rollback_seconds):.1f}-{max(rollback_seconds):.1f} s; during deploy, broken deploy "
-        f"and rollbacks: {load.summary()}"
+        f"{min(rollback_seconds):.1f}-{max(rollback_seconds):.1f} s (tasks retried: "
+        f"{', '.join(map(str, rollback_retries))}; the slowest in {kept.relative_to(PROJECT)}); "
+        f"during deploy, broken deploy and rollbacks: {load.summary()}"
     )
     assert load.ok > 0
     assert load.failures == [], load.failures[:20]
