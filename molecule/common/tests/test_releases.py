@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import PROJECT, UWSGI_PROBE, Load, playbook, record, release_of, variant
+from support import DEFAULT_SERVICE, PROJECT, UWSGI_PROBE, Load, playbook, record, release_of, variant
 
 # Hosts the load test runs on: scenario -> host name suffix.
 LOAD_HOSTS = {"default": "-d13", "unix": "-d12"}
@@ -103,7 +103,8 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
     # The slowest rollback's output and uWSGI's reload lines, for a rollback that waits long
     # (one took 125 s against 16-34 s for the others, with no request failed or slow).
     with host.sudo():
-        reloads = host.run(f"grep -E '{RELOAD_LINES}' /var/log/uwsgi/flask_app.log | tail -n 200").stdout
+        log = f"/var/log/uwsgi/{DEFAULT_SERVICE['name']}.log"
+        reloads = host.run(f"grep -E '{RELOAD_LINES}' {log} | tail -n 200").stdout
     kept = PROJECT / ".cache" / "logs" / f"{load_host}-slowest-rollback.log"
     kept.parent.mkdir(parents=True, exist_ok=True)
     kept.write_text(f"{slowest.stdout}\n--- uWSGI's reloads:\n{reloads}", encoding="utf-8")
