@@ -90,7 +90,7 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
         for turn in range(ROLLBACKS):
             expected = first if turn % 2 == 0 else second
             started = time.monotonic()
-            rolled_back = playbook("rollback.yml", load_host)
+            rolled_back = playbook("rollback.yml", load_host, timed=True)
             rollback_seconds.append(time.monotonic() - started)
             rollback_retries.append(retried(rolled_back))
             if rollback_seconds[-1] == max(rollback_seconds):
@@ -100,8 +100,9 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
         # rollback.yml keeps the newer release's files: the old pages' URLs are not kept by browsers.
         rolled_css = web.get(f"{base_url}/static/css/style.css?v={first}", timeout=10)
         assert rolled_css.headers["Cache-Control"] == "no-cache"
-    # The slowest rollback's output and uWSGI's reload lines, for a rollback that waits long
-    # (one took 125 s against 16-34 s for the others, with no request failed or slow).
+    # The slowest rollback's output, each task timed, and uWSGI's reload lines, for a rollback
+    # that waits long (one took 125 s, one 236 s, against 15-34 s for the others, with no request
+    # failed or slow and the reload done within seconds).
     with host.sudo():
         log = f"/var/log/uwsgi/{DEFAULT_SERVICE['name']}.log"
         reloads = host.run(f"grep -E '{RELOAD_LINES}' {log} | tail -n 200").stdout
