@@ -109,7 +109,7 @@ def _doc_commands() -> Iterator[Command]:
 COMMANDS = list(_doc_commands())
 
 
-def _run(argv: list[str], command: Command) -> subprocess.CompletedProcess[str]:
+def _run(argv: list[str], env: tuple[tuple[str, str], ...]) -> subprocess.CompletedProcess[str]:
     executable = argv[0] if argv[0] == "make" else str(BIN / Path(argv[0]).name)
     return subprocess.run(
         [executable, *argv[1:]],
@@ -118,7 +118,7 @@ def _run(argv: list[str], command: Command) -> subprocess.CompletedProcess[str]:
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))},
             "PATH": f"{BIN}:{os.environ['PATH']}",
-            **dict(command.env),
+            **dict(env),
         },
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -210,13 +210,16 @@ def test_the_docs_have_commands_of_every_kind() -> None:
     assert {command.tool for command in COMMANDS} >= {"ansible-playbook", "ansible-vault", "make"}
 
 
-Runs = dict[tuple[Command, tuple[str, ...]], subprocess.CompletedProcess[str]]
+# A check as it runs: its environment and its argv.
+Check = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+Runs = dict[Check, subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
 def runs() -> Runs:
-    """Every check of every command, run four at a time (each is mostly Ansible's start-up)."""
-    checks = {(command, tuple(check)) for command in COMMANDS for check in _checks(command)}
+    """Every distinct check, run four at a time (each is mostly Ansible's start-up). A check
+    that several commands share (most need the same `ansible-inventory --list`) runs once."""
+    checks = {(command.env, tuple(check)) for command in COMMANDS for check in _checks(command)}
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {key: pool.submit(_run, list(key[1]), key[0]) for key in checks}
     return {key: future.result() for key, future in futures.items()}
@@ -227,7 +230,7 @@ def test_documented_command_runs_as_written(command: Command, runs: Runs) -> Non
     problems = _check_values(command)
     assert not problems, f"{command.where}: {shlex.join(command.argv)}\n" + "\n".join(problems)
     for check in _checks(command):
-        run = runs[(command, tuple(check))]
+        run = runs[(command.env, tuple(check))]
         assert run.returncode == 0, (
             f"{command.where}: {shlex.join(command.argv)}\nfails as {shlex.join(check)}:\n"
             f"{run.stdout[-1500:]}{run.stderr[-1500:]}"
@@ -242,7 +245,7 @@ def test_a_command_without_the_vault_password_is_caught() -> None:
         ["ansible-playbook -i inventory/production \\", "  playbooks/status.yml  # every host"], "example", 1
     )
     assert command.argv == ("ansible-playbook", "-i", "inventory/production", "playbooks/status.yml")
-    failed = [check for check in _checks(command) if _run(check, command).returncode != 0]
+    failed = [check for check in _checks(command) if _run(check, command.env).returncode != 0]
     assert failed == [["ansible-inventory", "--list", "-i", "inventory/production"]]
 
 
