@@ -33,15 +33,12 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # --clear: a venv made by another Python (or other pins) starts over.
-# --no-compile: the 17,000 Python files of the ansible package are not compiled
-# up front; the few hundred the tools import compile on first use
-# (docs/performance.md).
 $(BIN)/molecule: $(REQUIREMENTS) app/requirements.txt
 	@python="$(PYTHON)"; [[ -n $$python ]] || exit 1; \
 	 echo "$$python -m venv --clear $(VENV)  # $$($$python --version)"; \
 	 $$python -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -r $(REQUIREMENTS)
+	$(BIN)/pip install --quiet -r $(REQUIREMENTS)
 	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
 	touch $@
 
