@@ -117,20 +117,16 @@ class Load:
 
 
 def playbook(
-    name: str, limit: str, extra: dict[str, Any] | None = None, *options: str, timed: bool = False
+    name: str, limit: str, extra: dict[str, Any] | None = None, *options: str
 ) -> subprocess.CompletedProcess[str]:
     """Run one of the project's playbooks against the scenario's inventory, as a user would.
-
-    `timed`: every task's start time and duration in the output (ansible.posix.profile_tasks),
-    for a run whose output is kept to find where it waited."""
+    Its output times every task (ansible.posix.profile_tasks, each scenario's molecule.yml)."""
     inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
     command = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), "--limit", limit]
     if extra:
         command += ["--extra-vars", json.dumps(extra)]
     command += list(options)
     env = {**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
-    if timed:
-        env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.timer,ansible.posix.profile_tasks"
     started, cpu_before = time.monotonic(), children_cpu()
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu_before
