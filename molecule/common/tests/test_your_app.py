@@ -4,9 +4,9 @@ The app (molecule/common/files/notes) is written as apps are in the wild: an app
 factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder made by
 a one-off `flask init-db` (and by its release command), a form that writes rows, a session
 login, no health endpoint of its own, and a `.env` of the developer's. Not one line of it
-knows about the kit. Runs last, on the Debian 13 hosts of the default scenario (packages
-from the index, TCP, HTTP) and of the unix one (an offline wheelhouse, a unix socket,
-HTTPS): it replaces their routes.
+knows about the kit. Runs last, on the Debian 13 host of the default scenario (packages
+from the index, TCP, HTTP): it replaces its routes. The unix scenario's retention test
+builds a pyproject project offline (wheelhouse, unix socket, HTTPS).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ SERVICE_DIR = "/srv/flask_app/notes"
 
 @pytest.fixture(scope="module")
 def app_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") not in ("default", "unix") or not host.backend.host.endswith("-d13"):
-        pytest.skip("your own app is deployed to the Debian 13 hosts of the default and unix scenarios")
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
+        pytest.skip("your own app is deployed to the Debian 13 host of the default scenario")
     yield host.backend.host
 
 
