@@ -43,7 +43,7 @@ $(BIN)/molecule: $(REQUIREMENTS) app/requirements.txt
 	@# files of the ansible package's collections that nothing here uses (these
 	@# machines set PYTHONDONTWRITEBYTECODE, so nothing compiled later is kept).
 	$(BIN)/python -m compileall -q -j 0 \
-	  -x 'ansible_collections/(?!(ansible/posix|community/general|community/docker)/)' $(VENV)/lib
+	  -x 'site-packages/ansible_collections/(?!(ansible/posix|community/general|community/docker)/)' $(VENV)/lib
 	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
 	touch $@
 

@@ -81,7 +81,7 @@ def test_rolling_deploy_and_rollback_drop_no_request(
     assert upstreams(web) == converged
 
 
-def test_stack_drain_keeps_an_app_server_out_through_deploys_and_site_yml(base_url: str, web: Any) -> None:
+def test_stack_drain_by_tags_nginx_keeps_an_app_server_out_through_a_deploy(base_url: str, web: Any) -> None:
     """stack_drain (docs/scaling.md) is the inventory's: set and cleared by the documented
     `site.yml --tags nginx`; a deploy's batches leave the drained server down, in the very
     upstream files site.yml wrote (a site.yml run after the deploy would change none of them)."""

@@ -2,10 +2,11 @@
 
 A pyproject project builds one virtualenv and, offline, one wheelhouse per release: the
 worst case. It is deployed more times than app_keep_releases allows; after each deploy
-the host's releases, virtualenvs and wheelhouses and the controller's release archives
-and wheelhouses of the service are counted. Runs on the Debian 13 host of the unix
-scenario (offline wheels, as there), then removes the service (purge) so the host is as
-the scenario left it.
+the release is served on its own route (nginx over HTTPS to the service's unix socket)
+and the host's releases, virtualenvs and wheelhouses and the controller's release
+archives and wheelhouses of the service are counted. Runs on the Debian 13 host of the
+unix scenario (offline wheels, as there), then removes the service (purge) so the host
+is as the scenario left it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ KEEP = 2
 # One deploy more than kept: the last one must prune the first release everywhere.
 DEPLOYS = KEEP + 1
 ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
+# The service's own pages, while it is present.
+OWN_ROUTE = {"path": f"/{NAME}/", "service": NAME}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,8 @@ def project(src: Path, mark: int) -> None:
     )
     (src / NAME / "__init__.py").write_text(
         f'from flask import Flask\n\napp = Flask(__name__)\nMARK = {mark}\n\n\n@app.get("/healthz")\n'
-        'def healthz() -> str:\n    return "ok"\n',
+        'def healthz() -> str:\n    return "ok"\n\n\n'
+        f'@app.get("/{NAME}/mark")\ndef mark() -> str:\n    return str(MARK)\n',
         encoding="utf-8",
     )
 
@@ -57,7 +61,7 @@ def inventory(src: Path, build: Path, **extra: Any) -> dict[str, Any]:
             {**DEFAULT_SERVICE, "src": str(PROJECT / "app")},
             {"name": NAME, "src": str(src), "module": "kept:app", "port": PORT, **extra},
         ],
-        "stack_routes": ROUTES,
+        "stack_routes": ROUTES if extra.get("state") == "absent" else [OWN_ROUTE, *ROUTES],
         "app_pip_mode": "offline",
         "app_keep_releases": KEEP,
         "app_build_dir": str(build),
@@ -83,6 +87,7 @@ def test_releases_virtualenvs_and_wheelhouses_stop_growing_at_app_keep_releases(
             else playbook("deploy.yml", retention_host, {**inventory(src, build), "service": NAME})
         )
         assert run.returncode == 0, run.stdout[-3000:]
+        assert web.get(f"{base_url}/{NAME}/mark", timeout=10).text == str(mark)
         counts.append(
             {
                 "releases": count_on_host(host, "releases"),

@@ -5,8 +5,9 @@ factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder
 a one-off `flask init-db` (and by its release command), a form that writes rows, a session
 login, no health endpoint of its own, and a `.env` of the developer's. Not one line of it
 knows about the kit. Runs last, on the Debian 13 host of the default scenario (packages
-from the index, TCP, HTTP): it replaces its routes. The unix scenario's retention test
-builds a pyproject project offline (wheelhouse, unix socket, HTTPS).
+from the index, TCP, HTTP, the current controller): it replaces its routes. The unix
+scenario's retention test builds a pyproject project offline and serves it over HTTPS
+through its unix socket, on the legacy controller.
 """
 
 from __future__ import annotations
