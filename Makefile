@@ -40,8 +40,10 @@ $(BIN)/molecule: $(REQUIREMENTS) app/requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-compile -r $(REQUIREMENTS)
 	@# Bytecode for what the controller imports, on every CPU; not for the ~12,600
-	@# files of the ansible package's collections that nothing here uses (these
-	@# machines set PYTHONDONTWRITEBYTECODE, so nothing compiled later is kept).
+	@# files of the ansible package's collections that nothing here uses. Kept:
+	@# requirements.yml's collections and community.docker (molecule's docker
+	@# driver). These machines set PYTHONDONTWRITEBYTECODE: nothing compiled later
+	@# is kept (docs/testing.md).
 	$(BIN)/python -m compileall -q -j 0 \
 	  -x 'site-packages/ansible_collections/(?!(ansible/posix|community/general|community/docker)/)' $(VENV)/lib
 	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
