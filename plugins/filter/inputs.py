@@ -341,9 +341,14 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
+# The user and password of a URL (a git repository's token, a proxy's password).
+URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
 def _show(value: Any) -> str:
-    """The value as the user should see it: quotes and line breaks visible, long ones cut."""
-    shown = repr(value)
+    """The value as the user should see it: quotes and line breaks visible, long ones cut,
+    the credentials of a URL in it left out."""
+    shown = URL_CREDENTIALS.sub("***@", repr(value))
     return shown if len(shown) <= 200 else shown[:200] + "...'"
 
 

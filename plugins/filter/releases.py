@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -110,11 +111,21 @@ SANDBOX = (
 )
 
 
+# The credentials of a URL (https://user:token@host/...): never in a message.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """`text` with the user and password of every URL in it replaced by `***@`."""
+    return _URL_CREDENTIALS.sub("***@", text)
+
+
 def _git(*args: str) -> str:
-    """One git command on the controller, as an argv list; its error says what went wrong."""
+    """One git command on the controller, as an argv list; its error says what went wrong
+    (with any credentials of the repository's URL left out)."""
     done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=600)
     if done.returncode != 0:
-        raise ValueError(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+        raise ValueError(redact(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}"))
     return done.stdout.strip()
 
 
@@ -135,6 +146,9 @@ def git_export(name: str, repo: str, version: str, cache_dir: str) -> tuple[str,
             _git("--git-dir", mirror, "fetch", "--quiet", "--prune", "--tags", "origin")
         else:
             _git("clone", "--quiet", "--mirror", "--", repo, mirror)
+        # The mirror's config holds the repository's URL, a token included: readable by
+        # the controller's user alone.
+        os.chmod(mirror, 0o700)
         commit = _git("--git-dir", mirror, "rev-parse", "--verify", "--end-of-options", f"{version}^{{commit}}")
         export = os.path.join(root, f"{name}-{commit}")
         if not os.path.isdir(export):

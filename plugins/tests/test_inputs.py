@@ -342,3 +342,14 @@ def test_a_route_to_an_absent_service_is_refused(inputs: ModuleType, src: str) -
         "stack_routes[2].service 'old' is state: absent: remove this route ('/old/') with the service,"
         " or point it at a present one."
     ]
+
+
+def test_a_refusal_never_shows_the_credentials_of_a_url(inputs: ModuleType, src: str) -> None:
+    bad_repo = {"repo": "https://deploy:s3cr3t-token@git.example/app.git;id", "version": "main"}
+    git_service = {key: value for key, value in service(src, git=bad_repo).items() if key not in ("src", "static_dir")}
+    errors = inputs.service_errors([git_service], [{"path": "/", "service": "web"}])
+    proxy = inputs.shape_error("stack_https_proxy", "proxy_url", "http://user:pr0xy-pass@proxy.example:3128/\n")
+    shown = " ".join([*errors, proxy or ""])
+    assert "git.repo must be a URL" in shown and "https://***@git.example/app.git;id" in shown
+    assert "stack_https_proxy must be" in shown
+    assert "s3cr3t-token" not in shown and "pr0xy-pass" not in shown

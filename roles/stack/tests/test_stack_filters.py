@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,20 @@ def test_an_artifact_is_its_own_release_and_keeps_flasks_instance_folder_as_data
     assert resolved["installed_instance"] == f"{resolved['venv']}/var/notes-instance"
     [plain] = stack.resolve_services([declared], "auto", "/srv/x", "tcp", "3.13")
     assert plain["installed_instance"] == ""
+
+
+def test_a_git_token_is_never_in_a_message_and_the_mirror_is_the_controllers_alone(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    (origin / "run.py").write_text("app = None\n", encoding="utf-8")
+    git = ["git", "-C", str(origin), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for argv in (["init", "--quiet", "--initial-branch=main"], ["add", "."], ["commit", "--quiet", "-m", "one"]):
+        subprocess.run([*git, *argv], check=True)
+    cache = tmp_path / "cache"
+    stack.git_export("web", f"file://{origin}", "main", str(cache))
+    assert (cache / "web.git").stat().st_mode & 0o777 == 0o700
+
+    with pytest.raises(ValueError) as refused:
+        stack.git_export("private", "https://deploy:s3cr3t-token@127.0.0.1:9/app.git", "main", str(cache))
+    assert "s3cr3t-token" not in str(refused.value)
+    assert "https://***@127.0.0.1:9/app.git" in str(refused.value)
