@@ -149,6 +149,8 @@ class Play:
                 for key in wired:
                     self.variables.pop(key)
                 self.variables.update(shadowed)
+        elif module == "ansible.builtin.import_tasks":  # a task file of the playbooks (playbooks/tasks/)
+            self.run(load_yaml(PROJECT / "playbooks" / str(task[module])), role)
         elif module == "ansible.builtin.assert":
             if not self.true(task[module]["that"], extra):
                 raise Refused(str(self.value(task[module].get("fail_msg", "assertion failed"), extra)))
