@@ -1,9 +1,11 @@
 """An ordinary Flask app of the user's, deployed from git by following docs/your-app.md.
 
 The app (molecule/common/files/notes) is written as apps are in the wild: an application
-factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder made by
-a one-off `flask init-db` (and by its release command), a form that writes rows, a session
-login, no health endpoint of its own, and a `.env` of the developer's. Not one line of it
+factory, a pyproject.toml and no requirements.txt, SQLite in its instance folder through
+Flask-SQLAlchemy, its schema in Flask-Migrate's migrations/ (as `flask db init` and `flask db
+migrate` made them) applied by the release command docs/your-app.md gives, `flask --app notes
+db upgrade`, a form that writes rows, a session login, no health endpoint of its own, and a
+`.env` of the developer's. Not one line of it
 knows about the kit. Runs last, on the Debian 13 host of the default scenario (packages
 from the index, TCP, HTTP, the current controller): it replaces its routes. The unix
 scenario's retention test builds a pyproject project offline and serves it over HTTPS
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -56,7 +59,35 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def inventory(repo: Path, release_command: str = "flask --app notes init-db") -> dict[str, Any]:
+# The recipe of docs/your-app.md, as it is written there.
+MIGRATE = "flask --app notes db upgrade"
+# The fixture's migration, as `flask db migrate -m "notes table"` named it.
+[FIRST_MIGRATION] = (FIXTURE / "migrations" / "versions").glob("*_notes_table.py")
+FIRST_REVISION = FIRST_MIGRATION.name.split("_")[0]
+# A second migration, as the developer writes one (`flask db revision`, then its body).
+SECOND_MIGRATION = '''"""index on note.body
+
+Revision ID: 5c0a1d2e3f40
+Revises: {down}
+"""
+from alembic import op
+
+revision = "5c0a1d2e3f40"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_note_body", "note", ["body"])
+
+
+def downgrade():
+    op.drop_index("ix_note_body", table_name="note")
+'''
+
+
+def inventory(repo: Path, release_command: str = MIGRATE) -> dict[str, Any]:
     """What docs/your-app.md tells the user to write, next to the service the host already runs
     (its static files stay routed; the app's pages go to notes)."""
     return {
@@ -68,7 +99,7 @@ def inventory(repo: Path, release_command: str = "flask --app notes init-db") ->
                 "module": "notes:create_app()",
                 "port": 8081,
                 # The app has no health endpoint: its home page will do (it reads the
-                # database, which the release command makes before the first check).
+                # database, which the release command migrates before the first check).
                 "health_path": "/",
                 "release_command": release_command,
                 "data_dirs": ["instance"],
@@ -82,6 +113,11 @@ def inventory(repo: Path, release_command: str = "flask --app notes init-db") ->
     }
 
 
+def flat(output: str) -> str:
+    """A playbook's output with every run of whitespace one space: the callback folds long lines."""
+    return " ".join(output.split())
+
+
 def live_release(host: Any, service_dir: str = SERVICE_DIR) -> str:
     return Path(host.file(f"{service_dir}/current").linked_to).name
 
@@ -91,15 +127,21 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
 ) -> None:
     site = playbook("site.yml", app_host, inventory(repo))
     assert site.returncode == 0, site.stdout[-3000:]
-    assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
-    # The release command made the database, in the new release, before it went live.
     first = git(repo, "rev-parse", "HEAD")[:12]
-    assert f"Initialized the database in {SERVICE_DIR}/releases/{first}/instance/notes.sqlite" in site.stdout
+    assert live_release(host) == first
+    # The release command (Flask-Migrate, unmodified) found the migrations of the new release
+    # and made the database in the data directory before the release went live.
+    assert f"Running upgrade -> {FIRST_REVISION}, notes table" in flat(site.stdout), site.stdout[-3000:]
+    with host.sudo():
+        database = host.file(f"{SERVICE_DIR}/data/instance/notes.sqlite")
+        assert database.exists and database.user == "notes"
 
-    # A one-off command, in the live release (init-db keeps the rows it finds).
-    init = playbook("run.yml", app_host, {**inventory(repo), "service": "notes", "cmd": "flask --app notes init-db"})
-    assert init.returncode == 0, init.stdout[-3000:]
-    assert f"Initialized the database in {SERVICE_DIR}/current/instance/notes.sqlite" in init.stdout
+    # A one-off command, in the live release: Flask-Migrate finds its migrations there too.
+    current = playbook(
+        "run.yml", app_host, {**inventory(repo), "service": "notes", "cmd": "flask --app notes db current"}
+    )
+    assert current.returncode == 0, current.stdout[-3000:]
+    assert f"{FIRST_REVISION} (head)" in flat(current.stdout), current.stdout[-3000:]
 
     browser = requests.Session()
     browser.trust_env = False
@@ -109,17 +151,25 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     assert browser.post(f"{base_url}/login", data={"user": "ada"}, timeout=10).text == "logged in"
     page = browser.get(f"{base_url}/", timeout=10).json()
     assert page == {"notes": rows, "greeting": "hello from config.py"}
-    with host.sudo():
-        database = host.file(f"{SERVICE_DIR}/data/instance/notes.sqlite")
-        assert database.exists and database.user == "notes"
 
-    # A new commit: a new release; rows and the logged-in session survive it.
+    # A new commit with a migration of its own: a new release, migrated before it goes live;
+    # rows and the logged-in session survive it.
+    second = repo / "migrations" / "versions" / "5c0a1d2e3f40_index_on_note_body.py"
+    second.write_text(SECOND_MIGRATION.format(down=FIRST_REVISION), encoding="utf-8")
     views = repo / "notes" / "views.py"
     views.write_text(views.read_text(encoding="utf-8") + "\n# 1.1: a code change\n", encoding="utf-8")
-    git(repo, "commit", "--quiet", "--all", "--message=notes 1.1")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message=notes 1.1")
     deployed = playbook("deploy.yml", app_host, inventory(repo))
     assert deployed.returncode == 0, deployed.stdout[-3000:]
+    assert f"Running upgrade {FIRST_REVISION} -> 5c0a1d2e3f40, index on note.body" in flat(deployed.stdout)
     assert live_release(host) == git(repo, "rev-parse", "HEAD")[:12]
+    read_schema = (
+        f"import sqlite3; database = sqlite3.connect('file:{SERVICE_DIR}/data/instance/notes.sqlite?mode=ro', uri=True)"
+        "; print(database.execute('SELECT version_num FROM alembic_version').fetchone()[0])"
+    )
+    with host.sudo():
+        assert host.check_output(f"python3 -c {shlex.quote(read_schema)}") == "5c0a1d2e3f40"
     assert browser.get(f"{base_url}/", timeout=10).json()["notes"] == rows
     assert browser.get(f"{base_url}/whoami", timeout=10).text == "ada"
 
@@ -150,11 +200,13 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     # status.yml lists the kept releases, with their dates, and which is live.
     report = playbook("status.yml", app_host, inventory(repo))
     assert report.returncode == 0, report.stdout[-3000:]
-    text = " ".join(report.stdout.split())  # the callback may fold a long line
-    assert re.search(rf"releases \(newest first\): .*{first} [0-9-]+ [0-9:]+ \(live\)", text), report.stdout
+    assert re.search(rf"releases \(newest first\): .*{first} [0-9-]+ [0-9:]+ \(live\)", flat(report.stdout)), (
+        report.stdout
+    )
 
     # The same app as a wheel built by the user's CI: installed with its dependencies; Flask
-    # finds its instance folder in the virtualenv, which is the same data.
+    # finds its instance folder in the virtualenv, which is the same data. The wheel carries
+    # no migrations/ (docs/your-app.md): no release command.
     wheels = repo.parent / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(repo)],
@@ -163,11 +215,13 @@ def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
     [wheel] = wheels.glob("notes-*.whl")
     as_artifact = inventory(repo)
     as_artifact["stack_services"][1] = {
-        key: value for key, value in as_artifact["stack_services"][1].items() if key != "git"
+        key: value for key, value in as_artifact["stack_services"][1].items() if key not in ("git", "release_command")
     } | {"artifact": str(wheel)}
     installed = playbook("deploy.yml", app_host, {**as_artifact, "service": "notes"})
     assert installed.returncode == 0, installed.stdout[-3000:]
-    assert "/var/notes-instance/notes.sqlite" in installed.stdout  # <virtualenv>/var/<package>-instance
+    with host.sudo():  # <virtualenv>/var/<package>-instance
+        instance = host.check_output(f"readlink -f {SERVICE_DIR}/current/.venv/var/notes-instance")
+    assert instance == f"{SERVICE_DIR}/data/instance"
     assert browser.get(f"{base_url}/", timeout=10).json() == {"notes": rows, "greeting": "hello from config.py"}
 
     # Nothing of git or of the developer's .env reached the host.

@@ -1,4 +1,5 @@
-"""Notes: an application factory, settings from the instance folder and the environment."""
+"""Notes: an application factory, settings from the instance folder and the environment,
+SQLite through Flask-SQLAlchemy, its schema in Flask-Migrate's migrations/."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import os
 
 from flask import Flask
 
+from .db import db, migrate
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(SECRET_KEY="dev", DATABASE=os.path.join(app.instance_path, "notes.sqlite"))
+    # A relative SQLite path is in the instance folder (Flask-SQLAlchemy).
+    app.config.from_mapping(SECRET_KEY="dev", SQLALCHEMY_DATABASE_URI="sqlite:///notes.sqlite")
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env()
@@ -17,8 +21,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import db, views
-
     db.init_app(app)
+    migrate.init_app(app, db)
+
+    from . import views
+
     app.register_blueprint(views.bp)
     return app

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, session
 
-from .db import get_db
+from .db import Note, db
 
 bp = Blueprint("notes", __name__)
 
 
 @bp.get("/")
 def index() -> dict:
-    rows = get_db().execute("SELECT body FROM note ORDER BY id").fetchall()
-    return {"notes": [row["body"] for row in rows], "greeting": current_app.config.get("GREETING", "")}
+    notes = db.session.scalars(db.select(Note).order_by(Note.id)).all()
+    return {"notes": [note.body for note in notes], "greeting": current_app.config.get("GREETING", "")}
 
 
 @bp.post("/add")
 def add():  # noqa: ANN201
-    get_db().execute("INSERT INTO note (body) VALUES (?)", (request.form["body"],))
-    get_db().commit()
+    db.session.add(Note(body=request.form["body"]))
+    db.session.commit()
     return redirect("/")
 
 
