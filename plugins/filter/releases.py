@@ -17,7 +17,6 @@ import re
 import subprocess
 import tarfile
 import tempfile
-import tomllib
 from typing import Any
 
 # Never shipped, never part of a release id: version control (its history and hooks),
@@ -167,25 +166,22 @@ def install_plan(name: str, src: str, release: str, static_dir: str | None) -> d
 
     requirements.txt: its digest keys the virtualenv, shared by every release with the same
     requirements. Else pyproject.toml: the project and its dependencies, one virtualenv per
-    release (the project itself is in it); build_requires are what building it needs (for
-    the offline wheelhouse). An artifact (src is a wheel or sdist file): the same, from it.
+    release (the project itself is in it). An artifact (src is a wheel or sdist file): the
+    same, from it. Nothing here reads what the files declare: the host's pip does, or, for
+    the offline wheelhouse, the app role's filter_plugins/offline.py (statically).
     """
     if os.path.isfile(src):
         # A wheel or an sdist built by the user's CI: installed with its dependencies.
-        return {"install": "artifact", "install_key": f"artifact-{release}", "build_requires": []}
+        return {"install": "artifact", "install_key": f"artifact-{release}"}
     if static_dir and not os.path.isdir(os.path.join(src, static_dir)):
         raise ValueError(f"stack_services ({name}): static_dir {static_dir} is not a directory of {src}")
     requirements = os.path.join(src, "requirements.txt")
     if os.path.isfile(requirements):
-        return {"install": "requirements", "install_key": file_digest(requirements), "build_requires": []}
+        return {"install": "requirements", "install_key": file_digest(requirements)}
     pyproject = os.path.join(src, "pyproject.toml")
     if not os.path.isfile(pyproject):
         raise ValueError(f"stack_services ({name}): {src} has neither requirements.txt nor pyproject.toml")
-    with open(pyproject, "rb") as handle:
-        build_system = tomllib.load(handle).get("build-system", {})
-    # pip's own default for a project that names no build backend.
-    requires = build_system.get("requires", ["setuptools>=40.8.0"])
-    return {"install": "project", "install_key": f"project-{release}", "build_requires": list(requires)}
+    return {"install": "project", "install_key": f"project-{release}"}
 
 
 def resolve_services(

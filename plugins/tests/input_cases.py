@@ -19,6 +19,42 @@ GOOD_SERVICE_GIT = {key: value for key, value in GOOD_SERVICE.items() if key != 
 }
 ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path": "/", "service": "flask_app"}]
 
+# Sources that app_pip_mode offline must refuse before any host changes: each names
+# something only a build, or pip's option parser, on the controller would follow. Written
+# under .cache/ (git ignores it, no linter reads it as the repository's own pyproject.toml);
+# none of them is ever installed.
+HOSTILE_PROJECTS: dict[str, dict[str, str]] = {
+    # A `name @ file:///...` requirement: pip would build that directory.
+    "file_url": {"requirements.txt": "Flask==3.1.3\nevil @ file:///tmp/flask_app-hostile/evil\n"},
+    # A requirements.txt line that is a pip option.
+    "index_option": {"requirements.txt": "--index-url https://pypi.example.invalid/simple\nFlask==3.1.3\n"},
+    # A [build-system] requires entry that is a pip option: on pip's argv it writes a file.
+    "build_log": {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61", "--log=/tmp/flask_app-hostile-build-log"]\n'
+        'build-backend = "setuptools.build_meta"\n\n[project]\nname = "build_log"\nversion = "1.0"\n'
+        'dependencies = ["Flask>=3.0,<4"]\n'
+    },
+    # Dependencies known only by running the build backend.
+    "dynamic": {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "dynamic"\nversion = "1.0"\ndynamic = ["dependencies"]\n'
+    },
+}
+
+
+def offline_service(project: str) -> dict[str, Any]:
+    """An offline inventory whose one service is the source HOSTILE_PROJECTS[project]."""
+    src = PROJECT / ".cache" / "hostile_projects" / project
+    src.mkdir(parents=True, exist_ok=True)
+    for name, text in HOSTILE_PROJECTS[project].items():
+        (src / name).write_text(text, encoding="utf-8")
+    return {
+        "app_pip_mode": "offline",
+        "stack_services": [{"name": "flask_app", "src": str(src), "port": 8080}],
+        "stack_routes": [{"path": "/", "service": "flask_app"}],
+    }
+
+
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "port out of range",
@@ -284,6 +320,29 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "plain HTTP package index",
         {"app_pip_index_url": "http://pypi.example.internal/simple"},
         ["app_pip_index_url", "plain HTTP", "app_pip_allow_http"],
+    ),
+    # Issue 29: offline, the controller reads what to download from the service's files and
+    # never builds or runs them; an entry only a build (or pip's option parser) would follow
+    # is refused (the sources: HOSTILE_PROJECTS).
+    (
+        "offline requirement that is a file URL",
+        offline_service("file_url"),
+        ["stack_services (flask_app): requirements.txt line 2", "'evil @ file:///tmp/flask_app-hostile/evil'"],
+    ),
+    (
+        "offline requirements option line",
+        offline_service("index_option"),
+        ["stack_services (flask_app): requirements.txt line 1", "is a pip option"],
+    ),
+    (
+        "offline build requirement that is a pip option",
+        offline_service("build_log"),
+        ["stack_services (flask_app): pyproject.toml [build-system] requires", "'--log=/tmp/flask_app-hostile"],
+    ),
+    (
+        "offline dependencies only a build knows",
+        offline_service("dynamic"),
+        ['stack_services (flask_app): pyproject.toml lists "dependencies" in [project] dynamic', "artifact:"],
     ),
 ]
 
