@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -44,14 +45,38 @@ def ignored(relative: str, exclude: list[str] | tuple[str, ...] = ()) -> bool:
 
 
 def code_files(root: str, exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Relative paths of the files that make up a release, sorted."""
+    """Relative paths of the files that make up a release, sorted: the one selection that the
+    release id, the release archive and the published static files are made of.
+
+    A symbolic link to a file is part of the release as that file's content, and only when
+    the file is itself part of it (inside the tree, not ignored): any other link is refused,
+    so no file of the controller outside the code (nor a `.env`) ever leaves it. Links to
+    directories are neither followed nor shipped.
+    """
     found: list[str] = []
     for directory, subdirs, files in os.walk(root):
         here = os.path.relpath(directory, root)
         prefix = "" if here == "." else here + "/"
         subdirs[:] = sorted(d for d in subdirs if not ignored(prefix + d, exclude))
         found.extend(prefix + name for name in files if not ignored(prefix + name, exclude))
+    for relative in found:
+        _check_link(root, relative, exclude)
     return sorted(found)
+
+
+def _check_link(root: str, relative: str, exclude: list[str] | tuple[str, ...]) -> None:
+    """Refuse a symbolic link whose target is not a file of the release itself."""
+    path = os.path.join(root, relative)
+    if not os.path.islink(path):
+        return
+    real_root, target = os.path.realpath(root), os.path.realpath(path)
+    inside = os.path.commonpath([real_root, target]) == real_root
+    if not (inside and os.path.isfile(target) and not ignored(os.path.relpath(target, real_root), exclude)):
+        raise ValueError(
+            f"{path} is a symbolic link to {target}, which is not a file of the release (links must"
+            " point at a shipped file of the same tree): replace it with the file, or add"
+            f" {relative} to the service's exclude."
+        )
 
 
 def tree_digest(root: str, length: int = 12, exclude: list[str] | tuple[str, ...] = ()) -> str:
@@ -223,13 +248,21 @@ def resolve_services(
             "exclude": [],
             "data_dirs": [],
             "files": [],
-            "secret_env": {},
             "release_command": "",
             **service,
         }
+        # Secrets stay out of this fact, which task results print (-v) and every host reads:
+        # service_secrets() holds them. A file keeps its dest (and src, a controller path).
+        item.pop("secret_env", None)
+        item["files"] = [{k: v for k, v in entry.items() if k != "content"} for entry in item["files"]]
         # Data is never code: a data directory in the source tree stays on the controller.
         item["exclude"] = [*item["exclude"], *item["data_dirs"]]
         service_dir = f"{base_dir.rstrip('/')}/{name}"
+        if "artifact" not in service:
+            try:
+                code_files(src, item["exclude"])  # a link that leaves the release is refused up front
+            except ValueError as error:
+                raise ValueError(f"stack_services ({name}): {error}") from None
         # The commit names a release from git (the same commit is the same release); an
         # artifact, its digest; a directory, the digest of what is shipped.
         if release != "auto":
@@ -264,12 +297,52 @@ def resolve_services(
                 # Data that outlives releases (data_dirs live here, linked into each
                 # release), and the working directory of the service and its checks.
                 "data_path": f"{service_dir}/data",
+                # The parents of nested data directories (uploads of uploads/images), shallow
+                # first: root's, so that the service owns nothing above its data directories.
+                "data_parents": _parents(item["data_dirs"]),
+                # The files of `files`, written by root where the service cannot write; each
+                # config_links entry (a name directly in a data directory) links to its copy.
+                "config_path": f"{service_dir}/config",
+                "config_links": _config_links(item["files"], item["data_dirs"]),
                 "sandbox": [*SANDBOX, *([f"ReadWritePaths={service_dir}/data"] if item["data_dirs"] else [])],
             }
         )
         item["address"] = item["socket_path"] if item["socket_mode"] == "unix" else f"{bind_address}:{item['port']}"
         resolved.append(item)
     return resolved
+
+
+def _parents(paths: list[str]) -> list[str]:
+    """Every proper parent of the relative paths, shallow first."""
+    found = {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
+    return sorted(found, key=lambda parent: (parent.count("/"), parent))
+
+
+def _config_links(files: list[dict[str, Any]], data_dirs: list[str]) -> list[str]:
+    """The names in the data directories that link to the config tree: for each file, the
+    first path component below its data directory (instance/config.py, or instance/conf
+    for instance/conf/app.cfg), so that root never writes below a directory the service owns."""
+    links = set()
+    for entry in files:
+        dest = str(entry["dest"])
+        for data_dir in data_dirs:
+            if dest.startswith(data_dir + "/"):
+                links.add(data_dir + "/" + dest[len(data_dir) + 1 :].split("/")[0])
+    return sorted(links)
+
+
+def service_secrets(services: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The secrets of each present service, by name: its secret_env and the content of each
+    file given as content (by dest). The stack role sets them as a fact of their own, with
+    no_log, so that no task result that shows a service shows them."""
+    return {
+        service["name"]: {
+            "secret_env": service.get("secret_env", {}),
+            "files": {entry["dest"]: entry["content"] for entry in service.get("files", []) if "content" in entry},
+        }
+        for service in services
+        if service.get("state", "present") != "absent"
+    }
 
 
 def absent_services(
@@ -339,10 +412,10 @@ def release_archive(service: dict[str, Any], build_dir: str) -> str:
             tarfile.open(fileobj=packed, mode="w") as archive,
         ):
             # Exactly the files of the release id (code_files): nothing else leaves the controller.
+            # A link goes as the file it names (code_files checked that it is one of them).
             for relative in code_files(service["src"], service.get("exclude", [])):
-                archive.add(
-                    os.path.join(service["src"], relative), arcname=relative, recursive=False, filter=_normalised
-                )
+                source = os.path.realpath(os.path.join(service["src"], relative))
+                archive.add(source, arcname=relative, recursive=False, filter=_normalised)
         os.chmod(partial, 0o644)
         os.replace(partial, dest)
     finally:
@@ -351,10 +424,77 @@ def release_archive(service: dict[str, Any], build_dir: str) -> str:
     return dest
 
 
+def _static_tree_name(service: dict[str, Any]) -> str:
+    # The release and the static_dir it is published from (a release id given as
+    # stack_release stays the same when only static_dir changes).
+    where = hashlib.sha256(str(service["static_dir"]).encode()).hexdigest()[:8]
+    return f"{service['name']}-{service['release']}-{where}"
+
+
+def static_tree(service: dict[str, Any], build_dir: str) -> str:
+    """Directory on the controller holding the service's static files, made once per release.
+
+    Exactly the files of the release (code_files: the same selection as its archive, so
+    `.env*`, IGNORED_NAMES and the service's exclude apply, and a link is its target's
+    content or a refusal) that are under static_dir, at their paths below it. The nginx
+    role publishes this directory, never the code tree itself. Made under a temporary name
+    and renamed, so the hosts of one run can make it at the same time.
+    """
+    dest = os.path.join(build_dir, _static_tree_name(service))
+    if os.path.isdir(dest):
+        os.utime(dest)  # used now: static_trees_to_remove keeps the trees used last
+        return dest
+    os.makedirs(build_dir, exist_ok=True)
+    partial = tempfile.mkdtemp(dir=build_dir, prefix=f".{service['name']}-")
+    prefix = str(service["static_dir"]).rstrip("/") + "/"
+    try:
+        for relative in code_files(service["src"], service.get("exclude", [])):
+            if relative.startswith(prefix):
+                target = os.path.join(partial, relative[len(prefix) :])
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(os.path.realpath(os.path.join(service["src"], relative)), target)
+        os.chmod(partial, 0o755)
+        try:
+            os.rename(partial, dest)
+        except OSError:
+            if not os.path.isdir(dest):  # else another host of the run made the same tree first
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return dest
+
+
+def static_trees_to_remove(build_dir: str, services: list[dict[str, Any]], keep: int) -> list[str]:
+    """What static_tree made that none of `services` (every host of the play) publishes now,
+    beyond the `keep` of each service used last (static_tree marks a use): another run, of
+    another stack, may be publishing one of those right now."""
+    using = {_static_tree_name(s) for s in services if s.get("static_dir")}
+    try:
+        entries = [entry for entry in os.listdir(build_dir) if entry not in using]
+    except FileNotFoundError:
+        return []
+    paths = sorted((os.path.join(build_dir, entry) for entry in entries), key=_last_use, reverse=True)
+    kept: dict[str, int] = {}
+    doomed = []
+    for path in paths:
+        name = os.path.basename(path).lstrip(".").split("-")[0]
+        kept[name] = kept.get(name, 0) + 1
+        if kept[name] > keep:
+            doomed.append(path)
+    return sorted(doomed)
+
+
+def _last_use(path: str) -> float:
+    return os.stat(path, follow_symlinks=False).st_mtime
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "flask_app_resolve_services": resolve_services,
             "flask_app_absent_services": absent_services,
+            "flask_app_service_secrets": service_secrets,
             "flask_app_release_archive": release_archive,
+            "flask_app_static_tree": static_tree,
+            "flask_app_static_trees_to_remove": static_trees_to_remove,
         }

@@ -1,0 +1,122 @@
+"""The release's rules, one selection (code_files) for the release id, the archive and the
+static files: links, ignored names and `exclude`. And what a resolved service keeps out of
+sight (its secrets) or gives root to make (data parents, the config tree)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "stack_release_rules", Path(__file__).resolve().parents[3] / "plugins" / "filter" / "releases.py"
+)
+assert _SPEC and _SPEC.loader
+stack = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(stack)
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    (code / "static" / "css").mkdir(parents=True)
+    (code / "requirements.txt").write_text("Flask==3.1.3\n", encoding="utf-8")
+    (code / "run.py").write_text("app = None\n", encoding="utf-8")
+    (code / "static" / "css" / "style.css").write_text("body {}\n", encoding="utf-8")
+    return code
+
+
+def resolved(code: Path, **extra: Any) -> dict[str, Any]:
+    service = {"name": "web", "src": str(code), "port": 8080, "static_dir": "static", **extra}
+    [one] = stack.resolve_services([service], "auto", "/srv/x", "tcp", "3.13")
+    return one
+
+
+def published(tree: str) -> dict[str, str]:
+    return {
+        os.path.relpath(os.path.join(directory, name), tree): Path(directory, name).read_text(encoding="utf-8")
+        for directory, _, names in os.walk(tree)
+        for name in names
+    }
+
+
+def test_a_link_out_of_the_code_is_refused_naming_the_service(src: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "controller-only.txt"
+    outside.write_text("not for any host\n", encoding="utf-8")
+    (src / "static" / "leak.txt").symlink_to(outside)
+    with pytest.raises(
+        ValueError, match=r"^stack_services \(web\): .*leak.txt is a symbolic link to .*controller-only"
+    ):
+        resolved(src)
+
+
+@pytest.mark.parametrize("target", [".env", "tests/secret.txt", "missing.txt"])
+def test_a_link_to_a_file_the_release_leaves_out_is_refused(src: Path, target: str) -> None:
+    (src / ".env").write_text("TOKEN=x\n", encoding="utf-8")
+    (src / "tests").mkdir()
+    (src / "tests" / "secret.txt").write_text("x\n", encoding="utf-8")
+    (src / "static" / "copy.txt").symlink_to(src / target)
+    with pytest.raises(ValueError, match="which is not a file of the release"):
+        stack.code_files(str(src), ["tests"])
+
+
+def test_a_link_inside_the_code_ships_as_the_file_it_names(src: Path, tmp_path: Path) -> None:
+    (src / "static" / "css" / "linked.css").symlink_to("style.css")
+    (src / "static" / "vendor").symlink_to(src / "static" / "css")  # a directory link: not shipped
+    service = resolved(src)
+    assert "static/css/linked.css" in stack.code_files(str(src))
+    with tarfile.open(stack.release_archive(service, str(tmp_path / "build"))) as archive:
+        member = archive.getmember("static/css/linked.css")
+        assert member.isfile()
+        assert archive.extractfile(member).read() == b"body {}\n"  # type: ignore[union-attr]
+        assert not [name for name in archive.getnames() if name.startswith("static/vendor")]
+
+
+def test_static_files_are_the_releases_own(src: Path, tmp_path: Path) -> None:
+    static = src / "static"
+    (static / ".env.production").write_text("SECRET=x\n", encoding="utf-8")
+    (static / "private.txt").write_text("private\n", encoding="utf-8")
+    (static / "__pycache__").mkdir()
+    (static / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (static / "css" / "linked.css").symlink_to("style.css")
+    (src / "run2.py").write_text("outside static_dir\n", encoding="utf-8")
+    service = resolved(src, exclude=["static/private.txt"])
+    tree = stack.static_tree(service, str(tmp_path / "static-build"))
+    assert published(tree) == {"css/style.css": "body {}\n", "css/linked.css": "body {}\n"}
+    assert not any(Path(directory, name).is_symlink() for directory, _, names in os.walk(tree) for name in names)
+    # Made once per release. What no host publishes goes, beyond the ones used last.
+    older, old = tmp_path / "static-build" / "web-r1-00000000", tmp_path / "static-build" / "web-r2-00000000"
+    for age, stale in ((300, older), (200, old)):
+        stale.mkdir()
+        os.utime(stale, (time.time() - age, time.time() - age))
+    other = tmp_path / "static-build" / "api-r1-00000000"
+    other.mkdir()
+    assert stack.static_tree(service, str(tmp_path / "static-build")) == tree
+    assert stack.static_trees_to_remove(str(tmp_path / "static-build"), [service], 1) == [str(older)]
+    assert stack.static_trees_to_remove(str(tmp_path / "static-build"), [], 1) == [str(older), str(old)]
+
+
+def test_secrets_are_kept_out_of_the_resolved_service(src: Path) -> None:
+    files = [{"dest": "instance/conf/app.cfg", "content": "file-secret\n"}, {"dest": "instance/a.py", "src": "/c"}]
+    given = {"secret_env": {"API_TOKEN": "env-secret"}, "files": files, "data_dirs": ["instance"]}
+    service = resolved(src, **given)
+    assert "secret_env" not in service
+    assert service["files"] == [{"dest": "instance/conf/app.cfg"}, {"dest": "instance/a.py", "src": "/c"}]
+    assert "file-secret" not in repr(service) and "env-secret" not in repr(service)
+    secrets = stack.service_secrets([{"name": "web", **given}, {"name": "gone", "state": "absent"}])
+    assert secrets == {
+        "web": {"secret_env": {"API_TOKEN": "env-secret"}, "files": {"instance/conf/app.cfg": "file-secret\n"}}
+    }
+
+
+def test_root_makes_the_parents_of_data_directories_and_the_config_tree(src: Path) -> None:
+    files = [{"dest": "instance/config.py", "content": ""}, {"dest": "uploads/images/conf/a.cfg", "content": ""}]
+    service = resolved(src, data_dirs=["instance", "uploads/images", "a/b/c"], files=files)
+    assert service["data_parents"] == ["a", "uploads", "a/b"]
+    assert service["config_path"] == "/srv/x/web/config"
+    assert service["config_links"] == ["instance/config.py", "uploads/images/conf"]
