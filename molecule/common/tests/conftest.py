@@ -6,9 +6,11 @@ HTTP checks go from the controller to the port the container publishes on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +38,19 @@ def ansible_vars(host: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def tls_enabled(ansible_vars: dict[str, Any]) -> bool:
-    return str(ansible_vars.get("nginx_tls_mode", "none")) != "none"
+def tls_mode(ansible_vars: dict[str, Any]) -> str:
+    return str(ansible_vars.get("nginx_tls_mode", "none"))
+
+
+@pytest.fixture(scope="module")
+def tls_enabled(tls_mode: str) -> bool:
+    return tls_mode != "none"
+
+
+@pytest.fixture(scope="module")
+def tls_test_dir() -> Path:
+    """The test CA and certificates the scenario's prepare made (molecule/common/tls-test-cert.yml)."""
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "tls"
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +74,19 @@ def base_url(host: Any, tls_enabled: bool, http_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def tls_verify(tls_enabled: bool) -> bool:
-    """Self-signed test certificates are not verified; TLS itself is checked in test_security.py."""
-    if tls_enabled:
+def tls_verify(tls_mode: str, tls_test_dir: Path) -> bool | str:
+    """What requests verifies the site with: a provided certificate against the test CA that
+    signed it; a self-signed one not at all (TLS itself is checked in test_security.py)."""
+    if tls_mode == "provided":
+        return str(tls_test_dir / "ca.crt")
+    if tls_mode == "self_signed":
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    return not tls_enabled
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
-def web(tls_verify: bool) -> requests.Session:
+def web(tls_verify: bool | str) -> requests.Session:
     """An HTTP client for the site, as a browser would use it."""
     session = requests.Session()
     # Only 127.0.0.1 is ever asked; the environment's CA bundle or proxy

@@ -56,7 +56,7 @@ class Load:
         max_requests: int = 200_000,
         slow_seconds: float = 5.0,
         timeout: float = 10.0,
-        verify: bool = True,
+        verify: bool | str = True,
         interval: float = 0.05,
     ) -> None:
         self.url, self.max_seconds, self.max_requests, self.interval = url, max_seconds, max_requests, interval
@@ -146,12 +146,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    """GET `url` from inside a test host (no curl on a minimal Debian): (0, headers and body) or (1, the error)."""
+def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None, verify: bool = True) -> tuple[int, str]:
+    """GET `url` from inside a test host (no curl on a minimal Debian): (0, headers and body) or (1, the error).
+    `verify=False` accepts any certificate (the host does not trust the test CA)."""
+    context = "None" if verify else "ssl._create_unverified_context()"
     code = (
-        "import sys, urllib.request\n"
+        "import ssl, sys, urllib.request\n"
         "try:\n"
-        f"    r = urllib.request.urlopen(urllib.request.Request({url!r}, headers={headers or {}!r}), timeout=5)\n"
+        f"    request = urllib.request.Request({url!r}, headers={headers or {}!r})\n"
+        f"    r = urllib.request.urlopen(request, timeout=5, context={context})\n"
         "    print(r.status); print(dict(r.headers)); print(r.read().decode())\n"
         "except OSError as error:\n"
         "    print(error); sys.exit(1)\n"
@@ -160,7 +163,7 @@ def fetch_inside(host: Any, url: str, headers: dict[str, str] | None = None) -> 
     return result.rc, result.stdout + result.stderr
 
 
-def release_of(base_url: str, verify: bool = True) -> str:
+def release_of(base_url: str, verify: bool | str = True) -> str:
     return requests.get(base_url + "/healthz", timeout=10, verify=verify).json()["release"]
 
 

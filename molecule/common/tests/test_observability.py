@@ -12,7 +12,6 @@ import re
 import uuid
 from typing import Any
 
-import pytest
 import requests
 from conftest import wait_until
 from support import fetch_inside
@@ -48,11 +47,11 @@ def test_untrusted_request_id_is_replaced_and_found_in_both_logs(
     assert re.search(r" ms=\d+ worker=\d+ ", uwsgi_line), uwsgi_line
 
 
-def test_trusted_source_keeps_its_request_id(host: Any, tls_enabled: bool) -> None:
-    if tls_enabled:
-        pytest.skip("checked over plain HTTP on loopback in the scenarios without TLS")
+def test_trusted_source_keeps_its_request_id(host: Any, tls_enabled: bool, ansible_vars: dict[str, Any]) -> None:
+    # With TLS, plain HTTP only redirects: ask HTTPS, from loopback too.
+    url = f"https://127.0.0.1:{ansible_vars.get('nginx_https_port', 443)}" if tls_enabled else "http://127.0.0.1"
     sent = f"trusted-{uuid.uuid4().hex}"
-    rc, out = fetch_inside(host, "http://127.0.0.1/api/info", {"X-Request-ID": sent})
+    rc, out = fetch_inside(host, url + "/api/info", {"X-Request-ID": sent}, verify=False)
     assert rc == 0, out
     assert f"'X-Request-ID': '{sent}'" in out
     assert wait_until(lambda: bool(log_lines(host, UWSGI_LOG, f"id={sent} ")), timeout=10)

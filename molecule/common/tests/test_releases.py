@@ -54,7 +54,7 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
     load_host: str,
     base_url: str,
     web: requests.Session,
-    tls_verify: bool,
+    tls_verify: bool | str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     tmp = tmp_path_factory.mktemp("releases")

@@ -121,8 +121,10 @@ def test_http_redirects_to_https_and_hsts_is_sent(
 
 def test_tls_key_is_root_only(host: Any, tls_port: int) -> None:
     with host.sudo():
-        key = host.file("/etc/nginx/tls/flask_app.key")
-        assert key.user == "root" and key.mode == 0o600
         config = host.check_output("nginx -T 2>/dev/null")
+        (path,) = set(re.findall(r"^\s*ssl_certificate_key (/etc/nginx/tls/[^;/]+\.key);$", config, re.M))
+        key = host.file(path)
+        assert key.user == "root" and key.mode == 0o600
+        assert host.file("/etc/nginx/tls").mode == 0o700
     assert "ssl_session_tickets off;" in config
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in config

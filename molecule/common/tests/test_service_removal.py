@@ -56,7 +56,7 @@ def main_pid(host: Any, unit: str) -> str:
 
 
 def test_an_absent_service_is_removed_and_its_data_kept_until_purged(
-    host: Any, removal_host: str, base_url: str, tmp_path: Path
+    host: Any, removal_host: str, base_url: str, web: requests.Session, tls_verify: bool | str, tmp_path: Path
 ) -> None:
     # The app with a page of its own, routed to it.
     src = tmp_path / NAME
@@ -70,14 +70,14 @@ def test_an_absent_service_is_removed_and_its_data_kept_until_purged(
     present = {"src": str(src), "port": PORT, "static_dir": "app/static", "data_dirs": ["instance"]}
     served = playbook("site.yml", removal_host, inventory(present, [{"path": "/extra/", "service": NAME}]))
     assert served.returncode == 0, served.stdout[-3000:]
-    assert requests.get(f"{base_url}/extra/hello", timeout=10).text == "hello from extra"
+    assert web.get(f"{base_url}/extra/hello", timeout=10).text == "hello from extra"
     with host.sudo():
         host.run_test(f"echo kept > {SERVICE_DIR}/data/instance/kept.txt")
     other_pid = main_pid(host, "uwsgi-flask_app")
 
     # Marked absent, with nothing but its name: the code is gone from the controller too.
     shutil.rmtree(src)
-    with Load(base_url + "/healthz") as load:
+    with Load(base_url + "/healthz", verify=tls_verify) as load:
         removed = playbook("site.yml", removal_host, inventory({"state": "absent"}))
     assert removed.returncode == 0, removed.stdout[-3000:]
     assert load.ok > 0 and load.failures == [], load.failures[:5]
@@ -101,10 +101,10 @@ def test_an_absent_service_is_removed_and_its_data_kept_until_purged(
         # The data and the account that owns it stay.
         assert host.file(f"{SERVICE_DIR}/data/instance/kept.txt").content_string == "kept\n"
         assert host.file(f"{SERVICE_DIR}/data/instance").user == NAME
-    assert requests.get(f"{base_url}/extra/hello", timeout=10).status_code == 404
+    assert web.get(f"{base_url}/extra/hello", timeout=10).status_code == 404
     # The other service was not even restarted.
     assert main_pid(host, "uwsgi-flask_app") == other_pid
-    assert requests.get(f"{base_url}/healthz", timeout=10).json()["service"] == "flask_app"
+    assert web.get(f"{base_url}/healthz", timeout=10).json()["service"] == "flask_app"
 
     again = playbook("site.yml", removal_host, inventory({"state": "absent"}))
     assert again.returncode == 0, again.stdout[-3000:]
@@ -124,7 +124,7 @@ def test_an_absent_service_is_removed_and_its_data_kept_until_purged(
         assert not host.user(NAME).exists
         assert not host.group(NAME).exists
         assert host.run(f"ls /var/log/uwsgi/{NAME}.log*").rc != 0
-    assert requests.get(f"{base_url}/healthz", timeout=10).ok
+    assert web.get(f"{base_url}/healthz", timeout=10).ok
 
     again = playbook("site.yml", removal_host, purge)
     assert again.returncode == 0, again.stdout[-3000:]

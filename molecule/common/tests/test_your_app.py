@@ -7,7 +7,7 @@ migrate` made them) applied by the release command docs/your-app.md gives, `flas
 db upgrade`, a form that writes rows, a session login, no health endpoint of its own, and a
 `.env` of the developer's. Not one line of it
 knows about the kit. Runs last, on the Debian 13 host of the default scenario (packages
-from the index, TCP, HTTP, the current controller): it replaces its routes. The unix
+from the index, TCP, HTTPS with a provided certificate, the current controller): it replaces its routes. The unix
 scenario's retention test builds a pyproject project offline and serves it over HTTPS
 through its unix socket, on the legacy controller.
 """
@@ -123,7 +123,7 @@ def live_release(host: Any, service_dir: str = SERVICE_DIR) -> str:
 
 
 def test_an_ordinary_flask_app_from_git_deploys_and_keeps_its_data(
-    host: Any, app_host: str, base_url: str, tls_verify: bool, repo: Path
+    host: Any, app_host: str, base_url: str, tls_verify: bool | str, repo: Path
 ) -> None:
     site = playbook("site.yml", app_host, inventory(repo))
     assert site.returncode == 0, site.stdout[-3000:]
