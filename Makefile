@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 # in LEGACY_SCENARIOS with it, the others with $(VENV), side by side.
 LEGACY_VENV ?= .venv-legacy
 LEGACY_PYTHON ?= $(shell bash .ci/find-python.sh 3.11 3.12 3.13)
-LEGACY_SCENARIOS ?= unix
+LEGACY_SCENARIOS ?= cluster
 # Base images to build: Debian 12 and 13 (every scenario uses both or 13).
 RELEASES ?= 12 13
 # Minimal images (minbase + python3): the cluster scenario's app2 host.
@@ -91,7 +91,7 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 	$(BIN)/python .ci/role_docs.py
 
-molecule: venv legacy-venv images images-minimal  ## Every molecule scenario, side by side; LEGACY_SCENARIOS (unix) on the legacy controller
+molecule: venv legacy-venv images images-minimal  ## Every molecule scenario, side by side; LEGACY_SCENARIOS (cluster) on the legacy controller
 	VENV=$(VENV) LEGACY_VENV=$(LEGACY_VENV) LEGACY_SCENARIOS="$(LEGACY_SCENARIOS)" \
 	  bash molecule/common/run-scenarios.sh $(SCENARIOS)
 

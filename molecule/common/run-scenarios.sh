@@ -9,7 +9,7 @@
 # requirements-legacy.txt), every other one with $VENV. The Makefile sets all
 # three; the first line of each scenario says which ansible-core it ran.
 #
-# usage: [VENV=.venv] [LEGACY_VENV=.venv-legacy LEGACY_SCENARIOS="unix"] run-scenarios.sh SCENARIO...
+# usage: [VENV=.venv] [LEGACY_VENV=.venv-legacy LEGACY_SCENARIOS="cluster"] run-scenarios.sh SCENARIO...
 set -uo pipefail
 venv="${VENV:-.venv}"
 legacy_venv="${LEGACY_VENV:-.venv-legacy}"

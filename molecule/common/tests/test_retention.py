@@ -31,10 +31,15 @@ ROUTES = [{"path": "/static/", "service": "flask_app", "type": "static"}, {"path
 OWN_ROUTE = {"path": f"/{NAME}/", "service": NAME}
 
 
+# Where this test runs, and the modes it converges there (plugins/tests/test_mode_coverage.py).
+CONVERGES = ("unix", "-d13", ["install:pyproject-offline"])
+
+
 @pytest.fixture(scope="module")
 def retention_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") != "unix" or not host.backend.host.endswith("-d13"):
-        pytest.skip("retention runs on the Debian 13 host of the unix scenario")
+    scenario, suffix, _ = CONVERGES
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != scenario or not host.backend.host.endswith(suffix):
+        pytest.skip(f"retention runs on the {suffix} host of the {scenario} scenario")
     yield host.backend.host
 
 

@@ -9,7 +9,7 @@ db upgrade`, a form that writes rows, a session login, no health endpoint of its
 knows about the kit. Runs last, on the Debian 13 host of the default scenario (packages
 from the index, TCP, HTTPS with a provided certificate, the current controller): it replaces its routes. The unix
 scenario's retention test builds a pyproject project offline and serves it over HTTPS
-through its unix socket, on the legacy controller.
+through its unix socket.
 """
 
 from __future__ import annotations
@@ -32,10 +32,15 @@ FIXTURE = PROJECT / "molecule" / "common" / "files" / "notes"
 SERVICE_DIR = "/srv/flask_app/notes"
 
 
+# Where this test runs, and the modes it converges there (plugins/tests/test_mode_coverage.py).
+CONVERGES = ("default", "-d13", ["source:git", "source:artifact", "install:pyproject"])
+
+
 @pytest.fixture(scope="module")
 def app_host(host: Any) -> Iterator[str]:
-    if os.environ.get("MOLECULE_SCENARIO_NAME") != "default" or not host.backend.host.endswith("-d13"):
-        pytest.skip("your own app is deployed to the Debian 13 host of the default scenario")
+    scenario, suffix, _ = CONVERGES
+    if os.environ.get("MOLECULE_SCENARIO_NAME") != scenario or not host.backend.host.endswith(suffix):
+        pytest.skip(f"your own app is deployed to the {suffix} host of the {scenario} scenario")
     yield host.backend.host
 
 
