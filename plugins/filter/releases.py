@@ -255,6 +255,8 @@ def resolve_services(
         # service_secrets() holds them. A file keeps its dest (and src, a controller path).
         item.pop("secret_env", None)
         item["files"] = [{k: v for k, v in entry.items() if k != "content"} for entry in item["files"]]
+        if "git" in service:  # a token in the repository's URL is a secret too
+            item["git"] = {"repo": redact(str(service["git"]["repo"])), "version": service["git"]["version"]}
         # Data is never code: a data directory in the source tree stays on the controller.
         item["exclude"] = [*item["exclude"], *item["data_dirs"]]
         service_dir = f"{base_dir.rstrip('/')}/{name}"

@@ -143,3 +143,20 @@ def test_odd_values_of_the_facts_read_are_refused(tmp_path: Path, fact: str, val
     run, _ = checks(write_inventory(tmp_path, FRESH_DEBIAN | {fact: value}))
     assert run.returncode != 0
     assert refusal in run.stdout
+
+
+def test_a_controller_path_never_follows_a_fact_after_its_check() -> None:
+    """Any module's result may carry facts, so a fact checked up front may change later in
+    the run. The one fact that names controller paths and argv (the architecture, for the
+    offline wheelhouse) is read once, by the check and the set_fact right after it."""
+    readers = sorted(
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in [
+            *ROOT.glob("roles/*/*/*.yml"),
+            *ROOT.glob("roles/*/templates/**/*.j2"),
+            *ROOT.glob("playbooks/**/*.yml"),
+        ]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "ansible_facts.architecture" in line
+    )
+    assert [reader.split(":")[0] for reader in readers] == ["roles/app/tasks/validate.yml"] * 3, readers

@@ -52,6 +52,9 @@ def _entry_problem(entry: Any) -> str | None:
         return f"{entry!r} is not a requirement by name (a URL, a path or a VCS link is refused offline): write {FORM}"
     if requirement.url:
         return f"{entry!r} is a direct URL reference, refused offline (only a build could follow it): {PUBLISH}"
+    if any(spec.operator == "===" for spec in requirement.specifier):
+        # Arbitrary equality compares text, not versions: pip reads `===../x.whl` as a file.
+        return f"{entry!r} uses ===, which matches any text (even a file name): write {FORM}"
     return None
 
 

@@ -158,6 +158,7 @@ def test_the_demo_app_and_the_notes_project_are_read_without_a_build() -> None:
         ("https://example.invalid/evil-1.0.tar.gz", "is not a requirement by name"),
         ("./evil", "is not a requirement by name"),
         ("/tmp/evil", "is not a requirement by name"),
+        ("evil===../../evil-1.0-py3-none-any.whl", "uses ===, which matches any text"),
         ("flask==${VERSION}", "is not a requirement by name"),
         ("-e ./evil", "is a pip option"),
         ("-r other.txt", "is a pip option"),

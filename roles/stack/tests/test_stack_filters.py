@@ -170,3 +170,19 @@ def test_a_git_token_is_never_in_a_message_and_the_mirror_is_the_controllers_alo
         stack.git_export("private", "https://deploy:s3cr3t-token@127.0.0.1:9/app.git", "main", str(cache))
     assert "s3cr3t-token" not in str(refused.value)
     assert "https://***@127.0.0.1:9/app.git" in str(refused.value)
+
+
+def test_a_git_token_stays_out_of_the_resolved_service(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    (origin / "requirements.txt").write_text("Flask==3.1.3\n", encoding="utf-8")
+    (origin / "run.py").write_text("app = None\n", encoding="utf-8")
+    git = ["git", "-C", str(origin), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for argv in (["init", "--quiet", "--initial-branch=main"], ["add", "."], ["commit", "--quiet", "-m", "one"]):
+        subprocess.run([*git, *argv], check=True)
+    # git reads a file:// URL's user part and ignores it: a real clone with a "token" in it.
+    repo = f"file://deploy:s3cr3t-token@{origin}"
+    services = [{"name": "web", "git": {"repo": repo, "version": "main"}, "port": 8080}]
+    resolved = stack.resolve_services(services, "auto", "/srv/x", "tcp", "3.13", git_cache=str(tmp_path / "cache"))
+    assert "s3cr3t-token" not in repr(resolved)
+    assert resolved[0]["git"] == {"repo": f"file://***@{origin}", "version": "main"}
