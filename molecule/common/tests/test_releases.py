@@ -124,7 +124,9 @@ def test_deploy_broken_deploy_and_rollbacks_drop_no_request(
     assert restored.returncode == 0, restored.stdout[-3000:]
 
 
-def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, release_host: str, base_url: str) -> None:
+def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(
+    host: Any, release_host: str, base_url: str, tls_verify: bool | str
+) -> None:
     """A run that failed after writing app.ini but before its restart handler leaves uWSGI on the
     old socket while the file already names the new one: the next run must restart it anyway.
     """
@@ -142,7 +144,7 @@ def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, rele
         assert "RUNNING HANDLER [uwsgi : Restart uWSGI services]" in converged.stdout
         after = host.run(probe)
         assert after.rc == 0 and "socket moved" not in after.stdout, after.stdout
-        assert release_of(base_url)
+        assert release_of(base_url, tls_verify)
     finally:
         if not host.file(ini).contains("^socket = 127.0.0.1:8080$"):
             host.run(f"sed -i 's#^socket = /run/flask_app/old.sock$#socket = 127.0.0.1:8080#' {ini}")
@@ -151,7 +153,7 @@ def test_a_master_left_on_an_old_socket_is_moved_by_the_next_run(host: Any, rele
 
 
 def test_the_pre_switch_check_runs_in_the_units_sandbox(
-    host: Any, release_host: str, base_url: str, tmp_path_factory: pytest.TempPathFactory
+    host: Any, release_host: str, base_url: str, tls_verify: bool | str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The new release's code, loaded by the check before it takes traffic, gets the unit's
     sandbox: what it writes to /var/tmp (which the service user may write) stays in its own
@@ -162,8 +164,8 @@ def test_the_pre_switch_check_runs_in_the_units_sandbox(
         f"with open({marker!r}, 'w') as _marker:\n"
         "    _marker.write('written outside the sandbox')\n"
     )
-    before = release_of(base_url)
+    before = release_of(base_url, tls_verify)
     deployed = playbook("deploy.yml", release_host, variant(tmp_path_factory.mktemp("sandbox"), "sandboxed", probe))
     assert deployed.returncode == 0, deployed.stdout[-3000:]
-    assert release_of(base_url) != before
+    assert release_of(base_url, tls_verify) != before
     assert not host.file(marker).exists, "the release's code wrote to the host's /var/tmp"
