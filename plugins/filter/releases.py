@@ -294,8 +294,8 @@ def resolve_services(
                     else ""
                 ),
                 "unit": f"uwsgi-{name}",
-                "socket_path": f"/run/{name}/uwsgi.sock",
-                "stats_socket": f"/run/{name}/stats.sock",
+                **host_paths(name, service_dir),
+                "release_path": f"{service_dir}/releases/{release_id}",
                 # Data that outlives releases (data_dirs live here, linked into each
                 # release), and the working directory of the service and its checks.
                 "data_path": f"{service_dir}/data",
@@ -312,6 +312,29 @@ def resolve_services(
         item["address"] = item["socket_path"] if item["socket_mode"] == "unix" else f"{bind_address}:{item['port']}"
         resolved.append(item)
     return resolved
+
+
+def host_paths(name: str, service_dir: str) -> dict[str, str]:
+    """Where a service's files live on an app server: the one place these paths are spelled.
+
+    A release's own directory is `<releases_path>/<release id>` (the resolved service's
+    `release_path` for the release it serves); `current_path` links to the live one.
+    """
+    runtime = f"/run/{name}"
+    return {
+        "releases_path": f"{service_dir}/releases",
+        "current_path": f"{service_dir}/current",
+        "previous_path": f"{service_dir}/previous",
+        "env_file": f"/etc/flask_app/{name}.env",
+        "ini_file": f"/etc/uwsgi/{name}/app.ini",
+        "unit_file": f"/etc/systemd/system/uwsgi-{name}.service",
+        # systemd makes and removes it (RuntimeDirectory=, named after the service).
+        "runtime_dir": runtime,
+        "socket_path": f"{runtime}/uwsgi.sock",
+        "stats_socket": f"{runtime}/stats.sock",
+        "master_fifo": f"{runtime}/master.fifo",
+        "logreopen_file": f"{runtime}/logreopen",
+    }
 
 
 def _parents(paths: list[str]) -> list[str]:
@@ -372,6 +395,7 @@ def absent_services(
                 "dir": service_dir,
                 "data_path": f"{service_dir}/data",
                 "unit": f"uwsgi-{name}",
+                **host_paths(name, service_dir),
                 "port": service.get("port") if tcp else None,
                 "purge": bool(service.get("purge", False)),
             }
