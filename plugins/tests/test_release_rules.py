@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location(
-    "stack_release_rules", Path(__file__).resolve().parents[3] / "plugins" / "filter" / "releases.py"
+    "stack_release_rules", Path(__file__).resolve().parents[1] / "filter" / "releases.py"
 )
 assert _SPEC and _SPEC.loader
 stack = importlib.util.module_from_spec(_SPEC)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location(
-    "stack_filters", Path(__file__).resolve().parents[3] / "plugins" / "filter" / "releases.py"
+    "stack_filters", Path(__file__).resolve().parents[1] / "filter" / "releases.py"
 )
 assert _SPEC and _SPEC.loader
 stack = importlib.util.module_from_spec(_SPEC)
