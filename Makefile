@@ -78,8 +78,8 @@ status: venv  ## Health report of the demo host (playbooks/status.yml, read-only
 demo-destroy: venv  ## Remove the demo container
 	$(BIN)/molecule destroy -s demo
 
-unit: venv  ## App unit tests and controller-side filter tests
-	$(BIN)/pytest -q -p no:cacheprovider app/tests plugins/tests roles/stack/tests roles/app/tests roles/uwsgi/tests roles/status/tests
+unit: venv  ## Unit tests: the app, the plugins (plugins/tests) and each role (roles/*/tests)
+	$(BIN)/pytest -q -p no:cacheprovider app/tests plugins/tests roles/*/tests
 
 lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/yamllint --strict .
