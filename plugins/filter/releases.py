@@ -11,14 +11,33 @@ import fcntl
 import fnmatch
 import gzip
 import hashlib
+import importlib.util
 import io
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+from pathlib import Path
 from typing import Any
+
+
+def _sibling(name: str) -> Any:
+    """Another file of plugins/filter: Ansible loads each one on its own, not as a package."""
+    module_name = f"flask_app_filter_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    return sys.modules[module_name]
+
+
+# A service's keys and their defaults: the stack role's argument spec (schema.py reads it).
+schema = _sibling("schema")
 
 # Never shipped, never part of a release id: version control (its history and hooks),
 # local secrets (.env, .env.local, .envrc), interpreter and tool caches, virtualenvs.
@@ -238,19 +257,7 @@ def resolve_services(
             src = os.path.normpath(service["artifact"])
         else:
             src = os.path.normpath(service["src"])
-        item = {
-            "module": "run:app",
-            "health_path": "/healthz",
-            "static_dir": None,
-            "user": name,
-            "env": {},
-            "smoke_paths": [],
-            "exclude": [],
-            "data_dirs": [],
-            "files": [],
-            "release_command": "",
-            **service,
-        }
+        item = schema.with_defaults(service)
         # Secrets stay out of this fact, which task results print (-v) and every host reads:
         # service_secrets() holds them. A file keeps its dest (and src, a controller path).
         item.pop("secret_env", None)

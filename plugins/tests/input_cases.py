@@ -64,12 +64,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "port not a number",
         {"stack_services": [{**GOOD_SERVICE, "port": "eighty"}]},
-        ["stack_services[0] (flask_app).port must be a port number 1-65535", "eighty"],
+        ["argument 'port' is of type str found in 'stack_services'", "eighty"],
     ),
     (
         "unknown socket mode of a service",
         {"stack_services": [{**GOOD_SERVICE, "socket_mode": "udp"}]},
-        ["socket_mode must be one of auto, tcp, unix", "udp"],
+        ["value of socket_mode must be one of: auto, tcp, unix, got: udp found in stack_services"],
     ),
     ("unknown default socket mode", {"stack_socket_mode": "fifo"}, ["stack_socket_mode", "fifo"]),
     (
@@ -279,7 +279,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "both src and git",
         {"stack_services": [{**GOOD_SERVICE_GIT, "src": str(PROJECT / "app")}]},
-        ["needs exactly one source"],
+        ["parameters are mutually exclusive: src|git|artifact found in stack_services"],
     ),
     (
         "data dir outside the app",
