@@ -11,6 +11,7 @@ caller gives (`registered`, `ansible_facts`), as a host would answer.
 from __future__ import annotations
 
 import functools
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import filter_loader, init_plugin_loader, test_loader
 from ansible.template import Templar, trust_as_template
+from release_step import step
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROLES = PROJECT / "roles"
@@ -30,6 +32,8 @@ for directory in [PROJECT / "plugins" / "filter", *ROLES.glob("*/filter_plugins"
     filter_loader.add_directory(str(directory))
 test_loader.add_directory(str(PROJECT / "plugins" / "test"))
 LOADER = DataLoader()
+# Where the model's release step packs archives and static trees (not the project's .cache).
+BUILD_DIR = tempfile.mkdtemp(prefix="flask_app-render-build-")
 TEMPLAR = Templar(loader=LOADER)
 
 
@@ -164,6 +168,10 @@ class Play:
         elif module == "ansible.builtin.group_by":
             key = str(self.value(task[module]["key"], extra))
             self.variables["groups"] = {**self.variables["groups"], key: [self.variables["inventory_hostname"]]}
+        elif "flask_app_release" in task:  # the release step, for this one host, into a build dir of the tests
+            git_cache = str(self.value(task["flask_app_release"]["git_cache"], extra))
+            manifest = step.build_manifest([self.variables["stack_release_request"]], git_cache, BUILD_DIR)
+            self.variables[task["register"]] = {"changed": False, "manifest": manifest}
         elif module in ("ansible.builtin.command", "ansible.builtin.getent"):
             if "register" in task:  # a read of the host: its answer was given
                 self.variables[task["register"]] = self.variables["registered"][task["register"]]
