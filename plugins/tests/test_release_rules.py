@@ -4,7 +4,6 @@ sight (its secrets) or gives root to make (data parents, the config tree)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tarfile
 import time
@@ -12,13 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-_SPEC = importlib.util.spec_from_file_location(
-    "stack_release_rules", Path(__file__).resolve().parents[1] / "filter" / "releases.py"
-)
-assert _SPEC and _SPEC.loader
-stack = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(stack)
+from release_step import releases, resolve, step
 
 
 @pytest.fixture
@@ -31,9 +24,9 @@ def src(tmp_path: Path) -> Path:
     return code
 
 
-def resolved(code: Path, **extra: Any) -> dict[str, Any]:
+def resolved(code: Path, build_dir: Path | None = None, **extra: Any) -> dict[str, Any]:
     service = {"name": "web", "src": str(code), "port": 8080, "static_dir": "static", **extra}
-    [one] = stack.resolve_services([service], "auto", "/srv/x", "tcp", "3.13")
+    [one] = resolve([service], "auto", "/srv/x", "tcp", "3.13", build_dir=str(build_dir) if build_dir else None)
     return one
 
 
@@ -62,15 +55,15 @@ def test_a_link_to_a_file_the_release_leaves_out_is_refused(src: Path, target: s
     (src / "tests" / "secret.txt").write_text("x\n", encoding="utf-8")
     (src / "static" / "copy.txt").symlink_to(src / target)
     with pytest.raises(ValueError, match="which is not a file of the release"):
-        stack.code_files(str(src), ["tests"])
+        step.code_files(str(src), ["tests"])
 
 
 def test_a_link_inside_the_code_ships_as_the_file_it_names(src: Path, tmp_path: Path) -> None:
     (src / "static" / "css" / "linked.css").symlink_to("style.css")
     (src / "static" / "vendor").symlink_to(src / "static" / "css")  # a directory link: not shipped
     service = resolved(src)
-    assert "static/css/linked.css" in stack.code_files(str(src))
-    with tarfile.open(stack.release_archive(service, str(tmp_path / "build"))) as archive:
+    assert "static/css/linked.css" in step.code_files(str(src))
+    with tarfile.open(service["archive"]) as archive:
         member = archive.getmember("static/css/linked.css")
         assert member.isfile()
         assert archive.extractfile(member).read() == b"body {}\n"  # type: ignore[union-attr]
@@ -85,20 +78,24 @@ def test_static_files_are_the_releases_own(src: Path, tmp_path: Path) -> None:
     (static / "__pycache__" / "x.pyc").write_bytes(b"\0")
     (static / "css" / "linked.css").symlink_to("style.css")
     (src / "run2.py").write_text("outside static_dir\n", encoding="utf-8")
-    service = resolved(src, exclude=["static/private.txt"])
-    tree = stack.static_tree(service, str(tmp_path / "static-build"))
+    build = tmp_path / "build"
+    service = resolved(src, build, exclude=["static/private.txt"])
+    tree = service["static_tree"]
     assert published(tree) == {"css/style.css": "body {}\n", "css/linked.css": "body {}\n"}
     assert not any(Path(directory, name).is_symlink() for directory, _, names in os.walk(tree) for name in names)
-    # Made once per release. What no host publishes goes, beyond the ones used last.
-    older, old = tmp_path / "static-build" / "web-r1-00000000", tmp_path / "static-build" / "web-r2-00000000"
+    # Made once per release. What this run does not ship goes, beyond the ones used last;
+    # another service's trees are its own runs' business.
+    older, old = build / "static" / "web-r1-00000000", build / "static" / "web-r2-00000000"
     for age, stale in ((300, older), (200, old)):
         stale.mkdir()
         os.utime(stale, (time.time() - age, time.time() - age))
-    other = tmp_path / "static-build" / "api-r1-00000000"
+    other = build / "static" / "api-r1-00000000"
     other.mkdir()
-    assert stack.static_tree(service, str(tmp_path / "static-build")) == tree
-    assert stack.static_trees_to_remove(str(tmp_path / "static-build"), [service], 1) == [str(older)]
-    assert stack.static_trees_to_remove(str(tmp_path / "static-build"), [], 1) == [str(older), str(old)]
+    assert resolved(src, build, exclude=["static/private.txt"])["static_tree"] == tree
+    shipped = {"web": {"archive": service["archive"], "static_tree": tree}}
+    assert step.remove_unused(str(build), shipped, 1) == [str(older)]
+    assert step.remove_unused(str(build), {"web": {"archive": "", "static_tree": ""}}, 1) == [str(old)]
+    assert other.is_dir() and Path(tree).is_dir() and Path(service["archive"]).is_file()
 
 
 def test_secrets_are_kept_out_of_the_resolved_service(src: Path) -> None:
@@ -108,7 +105,7 @@ def test_secrets_are_kept_out_of_the_resolved_service(src: Path) -> None:
     assert "secret_env" not in service
     assert service["files"] == [{"dest": "instance/conf/app.cfg"}, {"dest": "instance/a.py", "src": "/c"}]
     assert "file-secret" not in repr(service) and "env-secret" not in repr(service)
-    secrets = stack.service_secrets([{"name": "web", **given}, {"name": "gone", "state": "absent"}])
+    secrets = releases.service_secrets([{"name": "web", **given}, {"name": "gone", "state": "absent"}])
     assert secrets == {
         "web": {"secret_env": {"API_TOKEN": "env-secret"}, "files": {"instance/conf/app.cfg": "file-secret\n"}}
     }

@@ -1,20 +1,13 @@
-"""Controller-side filters of the stack role: service resolution and release archives."""
+"""The release step and the resolution of the services: release ids, archives, git exports."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-_SPEC = importlib.util.spec_from_file_location(
-    "stack_filters", Path(__file__).resolve().parents[1] / "filter" / "releases.py"
-)
-assert _SPEC and _SPEC.loader
-stack = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(stack)
+from release_step import resolve, step
 
 
 @pytest.fixture
@@ -30,18 +23,18 @@ def service(code_dir: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_release_digest_ignores_caches_and_follows_content(src: str) -> None:
-    before = stack.tree_digest(src)
+    before = step.tree_digest(src)
     cache = Path(src) / "__pycache__"
     cache.mkdir()
     (cache / "run.cpython-311.pyc").write_bytes(b"\0")
-    assert stack.tree_digest(src) == before
+    assert step.tree_digest(src) == before
     (Path(src) / "run.py").write_text("app = 1\n", encoding="utf-8")
-    assert stack.tree_digest(src) != before
+    assert step.tree_digest(src) != before
 
 
 def test_resolve_fills_every_default_once(src: str) -> None:
-    [resolved] = stack.resolve_services([service(src)], "auto", "/srv/x/", "tcp", "3.13")
-    assert resolved["release"] == stack.tree_digest(src)
+    [resolved] = resolve([service(src)], "auto", "/srv/x/", "tcp", "3.13")
+    assert resolved["release"] == step.tree_digest(src)
     assert resolved["dir"] == "/srv/x/web"
     assert resolved["unit"] == "uwsgi-web"
     assert resolved["user"] == resolved["group"] == "web"
@@ -52,14 +45,14 @@ def test_resolve_fills_every_default_once(src: str) -> None:
 
 
 def test_address_is_the_socket_or_the_bind_address_and_port(src: str) -> None:
-    [tcp] = stack.resolve_services([service(src)], "auto", "/srv/x", "tcp", "3.13", False, "10.0.0.11")
+    [tcp] = resolve([service(src)], "auto", "/srv/x", "tcp", "3.13", False, "10.0.0.11")
     assert tcp["address"] == f"10.0.0.11:{tcp['port']}"
-    [unix] = stack.resolve_services([service(src)], "auto", "/srv/x", "auto", "3.13", True, "127.0.0.1")
+    [unix] = resolve([service(src)], "auto", "/srv/x", "auto", "3.13", True, "127.0.0.1")
     assert unix["address"] == "/run/web/uwsgi.sock"
 
 
 def test_explicit_release_id_is_kept(src: str) -> None:
-    [resolved] = stack.resolve_services([service(src)], "2026-11-26.1", "/srv/x", "unix", "3.11")
+    [resolved] = resolve([service(src)], "2026-11-26.1", "/srv/x", "unix", "3.11")
     assert resolved["release"] == "2026-11-26.1"
     assert resolved["socket_mode"] == "unix"
 
@@ -79,7 +72,7 @@ def test_auto_socket_mode_is_unix_only_where_one_host_is_the_whole_stack(
     src: str, default_mode: str, explicit: str | None, all_in_one: bool, expected: str
 ) -> None:
     declared = service(src) | ({"socket_mode": explicit} if explicit else {})
-    [resolved] = stack.resolve_services([declared], "auto", "/srv/x", default_mode, "3.13", all_in_one)
+    [resolved] = resolve([declared], "auto", "/srv/x", default_mode, "3.13", all_in_one)
     assert resolved["socket_mode"] == expected
 
 
@@ -91,9 +84,9 @@ def test_release_archive_is_reproducible_and_leaves_caches_out(
     cache = Path(src) / "__pycache__"
     cache.mkdir()
     (cache / "run.cpython-311.pyc").write_bytes(b"\0")
-    [resolved] = stack.resolve_services([service(src)], "auto", "/srv/x", "tcp", "3.13")
-    first = stack.release_archive(resolved, str(tmp_path_factory.mktemp("a")))
-    second = stack.release_archive(resolved, str(tmp_path_factory.mktemp("b")))
+    [resolved] = resolve([service(src)], "auto", "/srv/x", "tcp", "3.13")
+    first = step.release_archive("web", resolved["release"], src, [], str(tmp_path_factory.mktemp("a")))
+    second = step.release_archive("web", resolved["release"], src, [], str(tmp_path_factory.mktemp("b")))
     assert Path(first).read_bytes() == Path(second).read_bytes()
     with tarfile.open(first) as archive:
         names = archive.getnames()
@@ -115,16 +108,16 @@ def test_vcs_local_secrets_caches_and_excluded_paths_stay_on_the_controller(src:
         (root / relative).write_text("not code\n", encoding="utf-8")
     (root / "tests").mkdir()
     (root / "tests" / "test_app.py").write_text("def test(): pass\n", encoding="utf-8")
-    assert stack.code_files(src, ["tests", "*.sqlite"]) == ["requirements.txt", "run.py"]
-    assert "tests/test_app.py" in stack.code_files(src)
+    assert step.code_files(src, ["tests", "*.sqlite"]) == ["requirements.txt", "run.py"]
+    assert "tests/test_app.py" in step.code_files(src)
 
 
 def test_a_change_outside_the_shipped_files_is_not_a_new_release(src: str) -> None:
-    before = stack.tree_digest(src)
+    before = step.tree_digest(src)
     (Path(src) / ".git").mkdir()
     (Path(src) / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     (Path(src) / ".env").write_text("SECRET=1\n", encoding="utf-8")
-    assert stack.tree_digest(src) == before
+    assert step.tree_digest(src) == before
 
 
 def test_the_archive_ships_exactly_the_files_of_the_release_id(
@@ -136,22 +129,22 @@ def test_the_archive_ships_exactly_the_files_of_the_release_id(
     (Path(src) / ".git" / "config").write_text("[core]\n", encoding="utf-8")
     (Path(src) / ".env").write_text("SECRET=1\n", encoding="utf-8")
     (Path(src) / "notes.md").write_text("draft\n", encoding="utf-8")
-    [resolved] = stack.resolve_services([service(src, exclude=["*.md"])], "auto", "/srv/x", "tcp", "3.13")
-    with tarfile.open(stack.release_archive(resolved, str(tmp_path_factory.mktemp("a")))) as archive:
+    [resolved] = resolve([service(src, exclude=["*.md"])], "auto", "/srv/x", "tcp", "3.13")
+    with tarfile.open(resolved["archive"]) as archive:
         names = sorted(archive.getnames())
-    assert names == stack.code_files(src, ["*.md"]) == ["requirements.txt", "run.py"]
+    assert names == step.code_files(src, ["*.md"]) == ["requirements.txt", "run.py"]
 
 
 def test_an_artifact_is_its_own_release_and_keeps_flasks_instance_folder_as_data(tmp_path: Path) -> None:
     wheel = tmp_path / "notes-1.0-py3-none-any.whl"
     wheel.write_bytes(b"PK a wheel")
     declared = {"name": "notes", "artifact": str(wheel), "port": 8081, "module": "notes:create_app()"}
-    [resolved] = stack.resolve_services([{**declared, "data_dirs": ["instance"]}], "auto", "/srv/x", "tcp", "3.13")
+    [resolved] = resolve([{**declared, "data_dirs": ["instance"]}], "auto", "/srv/x", "tcp", "3.13")
     assert resolved["install"] == "artifact"
-    assert resolved["release"] == stack.file_digest(str(wheel))
+    assert resolved["release"] == step.file_digest(str(wheel))
     assert resolved["venv"] == f"/srv/x/notes/venvs/artifact-{resolved['release']}-py3.13"
     assert resolved["installed_instance"] == f"{resolved['venv']}/var/notes-instance"
-    [plain] = stack.resolve_services([declared], "auto", "/srv/x", "tcp", "3.13")
+    [plain] = resolve([declared], "auto", "/srv/x", "tcp", "3.13")
     assert plain["installed_instance"] == ""
 
 
@@ -163,11 +156,11 @@ def test_a_git_token_is_never_in_a_message_and_the_mirror_is_the_controllers_alo
     for argv in (["init", "--quiet", "--initial-branch=main"], ["add", "."], ["commit", "--quiet", "-m", "one"]):
         subprocess.run([*git, *argv], check=True)
     cache = tmp_path / "cache"
-    stack.git_export("web", f"file://{origin}", "main", str(cache))
+    step.git_export("web", f"file://{origin}", "main", str(cache))
     assert (cache / "web.git").stat().st_mode & 0o777 == 0o700
 
     with pytest.raises(ValueError) as refused:
-        stack.git_export("private", "https://deploy:s3cr3t-token@127.0.0.1:9/app.git", "main", str(cache))
+        step.git_export("private", "https://deploy:s3cr3t-token@127.0.0.1:9/app.git", "main", str(cache))
     assert "s3cr3t-token" not in str(refused.value)
     assert "https://***@127.0.0.1:9/app.git" in str(refused.value)
 
@@ -183,6 +176,6 @@ def test_a_git_token_stays_out_of_the_resolved_service(tmp_path: Path) -> None:
     # git reads a file:// URL's user part and ignores it: a real clone with a "token" in it.
     repo = f"file://deploy:s3cr3t-token@{origin}"
     services = [{"name": "web", "git": {"repo": repo, "version": "main"}, "port": 8080}]
-    resolved = stack.resolve_services(services, "auto", "/srv/x", "tcp", "3.13", git_cache=str(tmp_path / "cache"))
+    resolved = resolve(services, "auto", "/srv/x", "tcp", "3.13", git_cache=str(tmp_path / "cache"))
     assert "s3cr3t-token" not in repr(resolved)
     assert resolved[0]["git"] == {"repo": f"file://***@{origin}", "version": "main"}

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
+from release_step import resolve
 
 PROJECT = Path(__file__).resolve().parents[3]
 ROLE = PROJECT / "roles" / "stack"
@@ -56,6 +57,6 @@ def test_every_field_of_a_resolved_service_is_in_the_contract(tmp_path: Path) ->
     (tmp_path / "requirements.txt").write_text("Flask\n", encoding="utf-8")
     (tmp_path / "static").mkdir()
     service = {"name": "web", "src": str(tmp_path), "port": 8080, "static_dir": "static"}
-    [resolved] = stack.resolve_services([service], "auto", "/srv/x", "tcp", "3.13")
+    [resolved] = resolve([service], "auto", "/srv/x", "tcp", "3.13")
     documented = _table_names(_section("### A resolved service"))
     assert set(resolved) | inputs.SERVICE_KEYS == documented
