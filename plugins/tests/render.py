@@ -166,8 +166,10 @@ class Play:
             path = ROLES / str(role) / "vars" / str(self.value(task[module]["file"], extra))
             self.variables.update(trusted(load_yaml(path)))
         elif module == "ansible.builtin.group_by":
+            # The caller's groups stand for the other hosts of the run, which group this one with them.
             key = str(self.value(task[module]["key"], extra))
-            self.variables["groups"] = {**self.variables["groups"], key: [self.variables["inventory_hostname"]]}
+            members = [*self.variables["groups"].get(key, []), self.variables["inventory_hostname"]]
+            self.variables["groups"] = {**self.variables["groups"], key: list(dict.fromkeys(members))}
         elif "flask_app_release" in task:  # the release step, for this one host, into a build dir of the tests
             git_cache = str(self.value(task["flask_app_release"]["git_cache"], extra))
             manifest = step.build_manifest([self.variables["stack_release_request"]], git_cache, BUILD_DIR)
