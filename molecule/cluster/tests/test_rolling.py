@@ -39,10 +39,40 @@ def releases(base_url: str, rounds: int = 20) -> Counter[tuple[str, str]]:
     )
 
 
+# The operator's hooks (docs/deploying.md, "Hooks"): each records, on the app server, which
+# release `current` names when it runs.
+HOOK = """- name: Read the live release ({when})
+  ansible.builtin.stat:
+    path: "{{{{ stack_resolved_services[0].current_path }}}}"
+  register: hook_current
+
+- name: Record the {when} hook
+  ansible.builtin.lineinfile:
+    path: /var/tmp/flask_app-hooks.log
+    line: "{when} {{{{ hook_current.stat.lnk_target | basename }}}} {{{{ now().timestamp() }}}}"
+    create: true
+    mode: "0644"
+"""
+HOOK_LOG = "/var/tmp/flask_app-hooks.log"
+
+
+def hook_log(host: Any) -> list[str]:
+    """(hook, release `current` named) per run of a hook on `host`, in order."""
+    text = host.file(HOOK_LOG).content_string if host.file(HOOK_LOG).exists else ""
+    return [" ".join(line.split()[:2]) for line in text.splitlines()]
+
+
 def test_rolling_deploy_and_rollback_drop_no_request(
-    base_url: str, web: Any, tmp_path_factory: pytest.TempPathFactory
+    base_url: str, web: Any, apps: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any
 ) -> None:
     tmp: Path = tmp_path_factory.mktemp("rolling")
+    hooks = tmp / "hooks"
+    hooks.mkdir()
+    for when in ("before-switch", "after-switch"):
+        (hooks / f"{when}.yml").write_text(HOOK.format(when=when), encoding="utf-8")
+    monkeypatch.setenv("FLASK_APP_HOOKS_DIR", str(hooks))
+    for host in apps.values():
+        host.run(f"rm -f {HOOK_LOG}")
     first = {release for _, release in releases(base_url)}
     converged = upstreams(web)
     assert len(first) == 1
@@ -58,6 +88,10 @@ def test_rolling_deploy_and_rollback_drop_no_request(
         assert {host for host, _ in after} == set(APPS)
         [second] = {release for _, release in after}
         assert {second} != first
+        # Each app server ran the operator's hooks around its own switch, in order.
+        [before] = first
+        for host in apps.values():
+            assert hook_log(host) == [f"before-switch {before}", f"after-switch {second}"]
 
         refused = playbook("deploy.yml", everyone, broken)
         assert refused.returncode != 0
@@ -65,6 +99,11 @@ def test_rolling_deploy_and_rollback_drop_no_request(
         assert "v3 is broken" in refused.stdout
         # The first batch refused it; the second batch was never touched.
         assert {release for _, release in releases(base_url)} == {second}
+        # The refused batch ran its before-switch hook, not its after-switch one; the
+        # other batch ran neither.
+        refused_host, untouched = (apps[name] for name in APPS)
+        assert hook_log(refused_host)[2:] == [f"before-switch {second}"]
+        assert hook_log(untouched)[2:] == []
 
         rolled_back = playbook("rollback.yml", everyone)
         assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
