@@ -10,17 +10,42 @@ value (newlines and quotes visible). A shape is matched in full (`re.fullmatch`,
 `$`, which lets a trailing newline through); addresses and networks are parsed, not
 matched against a character class. docs/security.md lists the shapes.
 
+A service and a route are checked in two steps. Ansible checks them against the stack
+role's argument spec first (types, defaults, choices, required keys, one source: the one
+place they are declared, read by schema.py). What a spec cannot say stays here, in one
+table keyed by the spec's names (SERVICE_RULES: `"port": "service_port"`), and in the rules
+that relate several keys or read the controller (`_check_service`, `route_errors`).
+docs/routing.md's tables of the keys are generated from both (.ci/service_docs.py).
+
 The templates quote what they can as a second line of defence (`flask_app_systemd_quote`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import posixpath
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+
+def _sibling(name: str) -> Any:
+    """Another file of plugins/filter: Ansible loads each one on its own, not as a package."""
+    module_name = f"flask_app_filter_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    return sys.modules[module_name]
+
+
+schema = _sibling("schema")
 
 # Characters a path may hold. Leaves out space, quotes, `;`, `#`, `$`, `%`, `@`, `(`,
 # `{`: the path lands unquoted in systemd units, uWSGI ini files (where `%(`, `$(` and
@@ -63,6 +88,19 @@ MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-
 # Glob patterns of paths to leave out of a release: path characters and * ? [ ].
 GLOB = re.compile(r"[A-Za-z0-9._+/*?\[\]-]{1,200}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Names a release needs for itself (its virtualenv link and its id file).
+RELEASE_NAMES = (".venv", "RELEASE")
+# What a service installs from, in this order (stack role: requirements or project).
+INSTALL_FILES = ("requirements.txt", "pyproject.toml")
+# A repository the controller can reach: a URL (https, ssh, git, file), user@host:path, or an
+# absolute path; never an option (a leading -).
+GIT_REPO = re.compile(
+    r"(?:(?:https|ssh|git|file)://[A-Za-z0-9._~:/?&=%+@-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+|/[A-Za-z0-9._+/-]*)"
+)
+# A branch, tag or commit: git's ref characters, never an option, no .. (a range).
+GIT_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
+# What a Python build leaves for pip to install: a wheel or an sdist.
+ARTIFACT_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
 def _integer(value: Any) -> int | None:
@@ -338,7 +376,94 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a URL path prefix that starts and ends with / (letters, digits and ._~-, no . or .. parts)",
         lambda value: _matches(ROUTE_PATH)(value) and len(value) <= 256,
     ),
+    "url_paths": (
+        "a list of URL paths starting with / (letters, digits and ._~/%?=&+-)",
+        lambda value: isinstance(value, list) and all(_matches(URL_PATH)(path) for path in value),
+    ),
+    # A number, not a string of digits: ports are compared as numbers (one port, one service).
+    "service_port": (
+        "a port number 1-65535",
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535,
+    ),
+    "controller_dir": ("a directory on the controller", lambda value: is_line(value) and os.path.isdir(value)),
+    "controller_file_given": ("a file on the controller", lambda value: is_line(value) and os.path.isfile(value)),
+    "artifact_file": (
+        f"a wheel or an sdist ({', '.join(ARTIFACT_SUFFIXES)}) on the controller",
+        lambda value: is_line(value) and os.path.isfile(value) and value.endswith(ARTIFACT_SUFFIXES),
+    ),
+    "git_repo": (
+        "a URL (https://, ssh://, git://, file://), user@host:path or an absolute path on the controller",
+        _matches(GIT_REPO),
+    ),
+    "git_version": (
+        "a branch, tag or commit",
+        lambda value: (
+            isinstance(value, str | int)
+            and not isinstance(value, bool)
+            and _matches(GIT_VERSION)(str(value))
+            and ".." not in str(value)
+        ),
+    ),
+    # A real boolean: the spec would take the string "no" as false, but the code reads it as given.
+    "boolean": ("true or false", lambda value: isinstance(value, bool)),
+    "secret_env": (
+        "a mapping of NAME ([A-Za-z_][A-Za-z0-9_]*, not APP_SERVICE_NAME) to one-line values",
+        is_secret_env,
+    ),
 }
+SHAPES["secret_pem"] = SHAPES["pem"]
+# Shapes of secrets: a message names what is wrong, never the value (a mapping: its names).
+SECRET_SHAPES = {"secret_env", "secret_pem"}
+
+# Role variables whose shape their role's argument spec cannot state (a range, a pattern, a
+# file on the controller), by name; the spec declares the type and choices. A role's
+# tasks/validate.yml hands over the values of its own (`flask_app_ruled_variables`,
+# `flask_app_variable_errors`).
+VARIABLE_RULES: dict[str, str] = {
+    "nginx_packages": "packages",
+    "nginx_user": "account",
+    "nginx_worker_processes": "auto_or_positive",
+    "nginx_worker_connections": "positive",
+    "nginx_worker_rlimit_nofile": "positive",
+    "nginx_site_name": "file_name",
+    "nginx_server_name": "server_names",
+    "nginx_http_port": "port",
+    "nginx_https_port": "port",
+    "nginx_log_dir": "absolute_path",
+    "nginx_log_retention_days": "positive",
+    "nginx_static_root": "absolute_path",
+    "nginx_static_max_age": "count",
+    "nginx_static_versioned_max_age": "count",
+    "nginx_uwsgi_read_timeout": "seconds",
+    "nginx_upstream_max_fails": "count",
+    "nginx_upstream_fail_timeout": "seconds",
+    "nginx_client_max_body_size": "size",
+    "nginx_security_headers": "headers",
+    # The file as the role reads it (a relative path starts at the inventory directory).
+    "nginx_tls_certificate": "controller_file",
+    "nginx_tls_certificate_key": "controller_file",
+    "nginx_tls_certificate_content": "pem",
+    "nginx_tls_certificate_key_content": "secret_pem",
+    "nginx_tls_self_signed_days": "positive",
+    "nginx_hsts_max_age": "count",
+    "nginx_server_extra_config": "nginx_block",
+    "nginx_access_log_buffer": "size_or_empty",
+    "nginx_request_id_trusted_sources": "networks",
+    "nginx_stub_status_listen": "listen_address",
+}
+
+
+def ruled_variables(prefix: str) -> list[str]:
+    """The variables starting with `prefix` (a role's, e.g. nginx_) that have a shape rule."""
+    return [name for name in VARIABLE_RULES if name.startswith(prefix)]
+
+
+def variable_errors(values: dict[str, Any]) -> list[str]:
+    """{variable: value} -> one message per value that breaks its rule in VARIABLE_RULES."""
+    unknown = sorted(set(values) - set(VARIABLE_RULES))
+    if unknown:
+        raise ValueError(f"flask_app_variable_errors: no rule for {', '.join(unknown)}")
+    return [error for name, value in values.items() if (error := shape_error(name, VARIABLE_RULES[name], value))]
 
 
 # The user and password of a URL (a git repository's token, a proxy's password).
@@ -357,7 +482,12 @@ def shape_error(name: str, shape: str, value: Any) -> str | None:
     if shape not in SHAPES:
         raise ValueError(f"flask_app_input_errors: {name} names an unknown shape {shape!r}")
     description, check = SHAPES[shape]
-    return None if check(value) else f"{name} must be {description}, got {_show(value)}."
+    if check(value):
+        return None
+    if shape in SECRET_SHAPES:
+        shown = f"the names {list(value)}" if isinstance(value, dict) else f"a {type(value).__name__}"
+        return f"{name} must be {description}; got {shown} (values not shown)."
+    return f"{name} must be {description}, got {_show(value)}."
 
 
 def input_errors(table: dict[str, list[Any]]) -> list[str]:
@@ -370,90 +500,73 @@ def input_errors(table: dict[str, list[Any]]) -> list[str]:
     return errors
 
 
-SERVICE_KEYS = {
-    "name",
-    "src",
-    "module",
-    "port",
-    "socket_mode",
-    "static_dir",
-    "health_path",
-    "user",
-    "env",
-    "smoke_paths",
-    "exclude",
-    "data_dirs",
-    "files",
-    "secret_env",
-    "git",
-    "release_command",
-    "artifact",
-    "state",
-    "purge",
+# A service's keys, types, defaults, choices and required keys: the stack role's argument
+# spec (schema.py reads it), which Ansible checks before this code runs.
+SERVICE_KEYS = set(schema.service_keys())
+ROUTE_KEYS = set(schema.route_keys())
+
+# What the argument spec cannot say about a service's keys: the shape of each, keyed by the
+# spec's own names (`git.repo` inside `git`, `files[].dest` in every entry of `files`).
+# Checked for the keys a service gives; the spec's defaults fit their shapes.
+SERVICE_RULES: dict[str, str] = {
+    "name": "service_name",
+    "purge": "boolean",
+    "src": "controller_dir",
+    "git.repo": "git_repo",
+    "git.version": "git_version",
+    "artifact": "artifact_file",
+    "module": "wsgi_module",
+    "port": "service_port",
+    "static_dir": "relative_path",
+    "health_path": "url_path",
+    "smoke_paths": "url_paths",
+    "user": "account",
+    "env": "env",
+    "secret_env": "secret_env",
+    "data_dirs": "relative_paths",
+    "files[].dest": "relative_path",
+    "files[].src": "controller_file_given",
+    "exclude": "globs",
+    "release_command": "line",
 }
-SOCKET_MODES = ("auto", "tcp", "unix")
-# present: run it; absent: stop it and remove everything of it but its data (purge: the data too).
-SERVICE_STATES = ("present", "absent")
-ROUTE_TYPES = ("app", "static")
-ROUTE_KEYS = {"path", "service", "type"}
+# The same for a route.
+ROUTE_RULES: dict[str, str] = {"path": "route_path"}
+# An absent service is found on the hosts by its name and its user (the account a purge
+# removes); its port, when given, stays guarded by the firewall until its unit is gone. Its
+# other keys are not used, so not checked: the code may be gone.
+ABSENT_RULES = ("name", "purge", "user", "port")
+
+
+def _given(entry: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    """(the key as a message names it, its value) for each place a rule key is given."""
+    if "[]." in key:
+        outer, inner = key.split("[].")
+        values = entry.get(outer)
+        if not isinstance(values, list):
+            return []
+        return [(f"{outer}[{i}].{inner}", e[inner]) for i, e in enumerate(values) if isinstance(e, dict) and inner in e]
+    if "." in key:
+        outer, inner = key.split(".")
+        value = entry.get(outer)
+        return [(key, value[inner])] if isinstance(value, dict) and inner in value else []
+    return [(key, entry[key])] if key in entry else []
+
+
+def rule_errors(where: str, entry: dict[str, Any], rules: dict[str, str], keys: tuple[str, ...] = ()) -> list[str]:
+    """One message per given key of `entry` whose value breaks its rule (only `keys`, when named)."""
+    return [
+        error
+        for key, shape in rules.items()
+        if not keys or key in keys
+        for name, value in _given(entry, key)
+        if (error := shape_error(f"{where}.{name}", shape, value))
+    ]
 
 
 def _inside(base: str, relative: str) -> bool:
     """relative, with every symlink followed, stays inside base."""
     real_base = os.path.realpath(base)
     return os.path.commonpath([real_base, os.path.realpath(os.path.join(base, relative))]) == real_base
-
-
-# Names a release needs for itself (its virtualenv link and its id file).
-RELEASE_NAMES = (".venv", "RELEASE")
-
-
-# What a service installs from, in this order (stack role: requirements or project).
-INSTALL_FILES = ("requirements.txt", "pyproject.toml")
-# A repository the controller can reach: a URL (https, ssh, git, file), user@host:path, or an
-# absolute path; never an option (a leading -).
-GIT_REPO = re.compile(
-    r"(?:(?:https|ssh|git|file)://[A-Za-z0-9._~:/?&=%+@-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+|/[A-Za-z0-9._+/-]*)"
-)
-# A branch, tag or commit: git's ref characters, never an option, no .. (a range).
-GIT_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
-
-
-# What a Python build leaves for pip to install: a wheel or an sdist.
-ARTIFACT_SUFFIXES = (".whl", ".tar.gz", ".zip")
-
-
-def _artifact_errors(where: str, service: dict[str, Any]) -> list[str]:
-    artifact = service["artifact"]
-    errors = []
-    if not (is_line(artifact) and os.path.isfile(artifact) and artifact.endswith(ARTIFACT_SUFFIXES)):
-        errors.append(
-            f"{where}.artifact must be a wheel or an sdist ({', '.join(ARTIFACT_SUFFIXES)}) on the controller,"
-            f" got {_show(artifact)}."
-        )
-    if service.get("static_dir"):
-        errors.append(f"{where}.static_dir needs a source tree (src or git); an artifact has none on the controller.")
-    if any(d != "instance" for d in service.get("data_dirs", []) if isinstance(service.get("data_dirs"), list)):
-        errors.append(
-            f"{where}.data_dirs of an installed artifact can only be [instance] (Flask's instance folder,"
-            " <virtualenv>/var/<package>-instance)."
-        )
-    return errors
-
-
-def _git_errors(where: str, git: Any) -> list[str]:
-    if not isinstance(git, dict) or set(git) != {"repo", "version"}:
-        return [f"{where}.git must be a mapping with repo and version, got {_show(git)}."]
-    errors = []
-    if not _matches(GIT_REPO)(git["repo"]):
-        errors.append(
-            f"{where}.git.repo must be a URL (https://, ssh://, git://, file://), user@host:path or an"
-            f" absolute path on the controller, got {_show(git['repo'])}."
-        )
-    version = str(git["version"]) if isinstance(git["version"], str | int) else git["version"]
-    if not _matches(GIT_VERSION)(version) or ".." in str(version):
-        errors.append(f"{where}.git.version must be a branch, tag or commit, got {_show(git['version'])}.")
-    return errors
 
 
 def _data_dir_errors(where: str, data_dirs: list[str]) -> list[str]:
@@ -473,147 +586,79 @@ def _data_dir_errors(where: str, data_dirs: list[str]) -> list[str]:
     return errors
 
 
-def _file_errors(where: str, files: Any, data_dirs: list[str]) -> list[str]:
-    """files: [{dest, content} | {dest, src}], each inside a data directory. Contents are
-    never shown: they may be secrets."""
-    if not isinstance(files, list):
-        return [f"{where}.files must be a list of {{dest, content}} or {{dest, src}} mappings."]
+def _file_errors(where: str, files: list[Any], data_dirs: list[str]) -> list[str]:
+    """Each file goes inside a data directory. Contents are never shown: they may be secrets."""
+    return [
+        f"{where}.files[{number}].dest must be a relative path inside one of data_dirs"
+        f" ({', '.join(data_dirs) or 'none'}), got {_show(entry['dest'])}."
+        for number, entry in enumerate(files)
+        if isinstance(entry, dict)
+        and is_relative_path(entry.get("dest"))
+        and not any(str(entry["dest"]).startswith(d + "/") for d in data_dirs)
+    ]
+
+
+def _source_errors(where: str, service: dict[str, Any]) -> list[str]:
+    """What the source must hold: what to install, the static_dir; an artifact has neither tree."""
     errors = []
-    for number, entry in enumerate(files):
-        at = f"{where}.files[{number}]"
-        if not isinstance(entry, dict) or set(entry) - {"dest", "content", "src"}:
-            errors.append(f"{at} must be a mapping with dest and one of content or src.")
-            continue
-        dest = entry.get("dest")
-        if not is_relative_path(dest) or not any(str(dest).startswith(d + "/") for d in data_dirs):
+    src, static_dir = service.get("src"), service.get("static_dir")
+    if "artifact" in service:
+        if static_dir:
             errors.append(
-                f"{at}.dest must be a relative path inside one of data_dirs ({', '.join(data_dirs) or 'none'}),"
-                f" got {_show(dest)}."
+                f"{where}.static_dir needs a source tree (src or git); an artifact has none on the controller."
             )
-        if ("content" in entry) == ("src" in entry):
-            errors.append(f"{at} needs exactly one of content or src.")
-        elif "content" in entry and not isinstance(entry["content"], str):
-            errors.append(f"{at}.content must be text.")
-        elif "src" in entry and not (is_line(entry["src"]) and os.path.isfile(entry["src"])):
-            errors.append(f"{at}.src must be a file on the controller, got {_show(entry['src'])}.")
+        data_dirs = service.get("data_dirs", [])
+        if isinstance(data_dirs, list) and any(d != "instance" for d in data_dirs):
+            errors.append(
+                f"{where}.data_dirs of an installed artifact can only be [instance] (Flask's instance folder,"
+                " <virtualenv>/var/<package>-instance)."
+            )
+    elif "src" in service and SHAPES["controller_dir"][1](src):
+        if not any(os.path.isfile(os.path.join(src, f)) for f in INSTALL_FILES):
+            errors.append(f"{where}.src {src} has neither {' nor '.join(INSTALL_FILES)}: nothing says what to install.")
+        if is_relative_path(static_dir) and not (
+            os.path.isdir(os.path.join(src, static_dir)) and _inside(src, static_dir)
+        ):
+            errors.append(f"{where}.static_dir {static_dir!r} is not a directory inside {src}.")
     return errors
 
 
-def _state_errors(where: str, service: dict[str, Any]) -> list[str]:
-    """state is present or absent; purge (remove the data too) is a boolean that only an absent
-    service may set: a present service's data is never removed."""
-    state = service.get("state", "present")
-    purge = service.get("purge", False)
-    errors = []
-    if state not in SERVICE_STATES:
-        errors.append(f"{where}.state must be one of {', '.join(SERVICE_STATES)}, got {_show(state)}.")
-    if not isinstance(purge, bool):
-        errors.append(f"{where}.purge must be true or false, got {_show(purge)}.")
-    elif purge and state != "absent":
-        errors.append(
-            f"{where}.purge: true only applies with state: absent (it removes the service's data and"
-            f" account); got state {_show(state)}."
-        )
-    return errors
-
-
-def _absent_errors(where: str, service: dict[str, Any], default_mode: str) -> list[str]:
-    """An absent service is found on the hosts by its name and its user (the account a purge
-    removes); its port, when given, stays guarded by the firewall until its unit is gone. Its
-    other keys are not used, so neither checked nor required: the code may be gone."""
-    table: dict[str, list[Any]] = {}
-    if "user" in service:
-        table[f"{where}.user"] = ["account", service["user"]]
-    if "port" in service:
-        table[f"{where}.port"] = ["port", service["port"]]
-    errors = input_errors(table)
-    if isinstance(service.get("port"), str) and _integer(service["port"]) is not None:
-        errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
-    if service.get("user") == "root":
-        errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
-    mode = service.get("socket_mode", default_mode)
-    if mode not in SOCKET_MODES:
-        errors.append(f"{where}.socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(mode)}.")
-    return errors
-
-
-def _check_service(index: int, service: Any, default_mode: str) -> list[str]:
+def _check_service(index: int, service: Any) -> list[str]:
+    """The rules of one service that its argument spec cannot state (that ran first)."""
     where = f"stack_services[{index}]"
     if not isinstance(service, dict):
         return [f"{where} must be a mapping, got {type(service).__name__}."]
-    errors = [
-        f"{where} has unknown key {key!r} (known: {', '.join(sorted(SERVICE_KEYS))})."
-        for key in sorted(set(service) - SERVICE_KEYS, key=str)
-    ]
     name = service.get("name")
-    if not _matches(SERVICE_NAME)(name):
-        errors.append(shape_error(f"{where}.name", "service_name", name) or "")
-    else:
+    if _matches(SERVICE_NAME)(name):
         where = f"stack_services[{index}] ({name})"
-    errors.extend(_state_errors(where, service))
-    if service.get("state", "present") == "absent":
-        return errors + _absent_errors(where, service, default_mode)
-    src = service.get("src")
-    if len({"src", "git", "artifact"} & set(service)) != 1:
+    absent = service.get("state", "present") == "absent"
+    # The spec reads null as "not given", the code as the value: leave the key out instead.
+    errors = [
+        f"{where}.{key} is null: leave it out to get its default."
+        for key, value in service.items()
+        if value is None and key in SERVICE_KEYS
+    ]
+    errors += rule_errors(where, service, SERVICE_RULES, ABSENT_RULES if absent else ())
+    if service.get("purge") is True and not absent:
         errors.append(
-            f"{where} needs exactly one source: src (a directory), git ({{repo, version}}) or artifact (a file)."
+            f"{where}.purge: true only applies with state: absent (it removes the service's data and"
+            f" account); got state {_show(service.get('state', 'present'))}."
         )
-    elif "git" in service:
-        errors.extend(_git_errors(where, service["git"]))
-    elif "artifact" in service:
-        errors.extend(_artifact_errors(where, service))
-    elif not is_line(src) or not os.path.isdir(src):
-        errors.append(f"{where}.src must be a directory on the controller, got {_show(src)}.")
-    elif not any(os.path.isfile(os.path.join(src, f)) for f in INSTALL_FILES):
-        errors.append(f"{where}.src {src} has neither {' nor '.join(INSTALL_FILES)}: nothing says what to install.")
-    table = {
-        f"{where}.module": ["wsgi_module", service.get("module", "run:app")],
-        f"{where}.port": ["port", service.get("port")],
-        f"{where}.health_path": ["url_path", service.get("health_path", "/healthz")],
-        f"{where}.env": ["env", service.get("env", {})],
-        f"{where}.exclude": ["globs", service.get("exclude", [])],
-        f"{where}.data_dirs": ["relative_paths", service.get("data_dirs", [])],
-        f"{where}.release_command": ["line", service.get("release_command", "")],
-    }
-    if "user" in service:
-        table[f"{where}.user"] = ["account", service["user"]]
-    if "static_dir" in service:
-        table[f"{where}.static_dir"] = ["relative_path", service["static_dir"]]
-    errors.extend(input_errors(table))
-    if isinstance(service.get("port"), str) and _integer(service["port"]) is not None:
-        errors.append(f"{where}.port must be an integer from 1 to 65535, got {_show(service['port'])}.")
-    if not is_secret_env(service.get("secret_env", {})):
-        shown = list(service["secret_env"]) if isinstance(service["secret_env"], dict) else "not a mapping"
-        errors.append(
-            f"{where}.secret_env must map names ([A-Za-z_][A-Za-z0-9_]*, not APP_SERVICE_NAME) to one-line"
-            f" values; the names given: {shown}."
-        )
+    if service.get("user") == "root":
+        errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
+    if absent:
+        return errors
     data_dirs = service.get("data_dirs", [])
     if isinstance(data_dirs, list) and all(is_relative_path(d) for d in data_dirs):
         errors.extend(_data_dir_errors(where, data_dirs))
-        errors.extend(_file_errors(where, service.get("files", []), data_dirs))
-    if service.get("user") == "root":
-        errors.append(f"{where}.user must not be root: a service runs as an account of its own.")
-    mode = service.get("socket_mode", default_mode)
-    if mode not in SOCKET_MODES:
-        errors.append(f"{where}.socket_mode must be one of {', '.join(SOCKET_MODES)}, got {_show(mode)}.")
-    static_dir = service.get("static_dir")
-    if (
-        "git" not in service
-        and is_relative_path(static_dir)
-        and is_line(src)
-        and os.path.isdir(src)
-        and not (os.path.isdir(os.path.join(src, static_dir)) and _inside(src, static_dir))
-    ):
-        errors.append(f"{where}.static_dir {static_dir!r} is not a directory inside {src}.")
-    smoke = service.get("smoke_paths", [])
-    if not isinstance(smoke, list) or not all(_matches(URL_PATH)(path) for path in smoke):
-        errors.append(f"{where}.smoke_paths must be a list of {SHAPES['url_path'][0]}, got {_show(smoke)}.")
-    return errors
+        if isinstance(service.get("files"), list):
+            errors.extend(_file_errors(where, service["files"], data_dirs))
+    return errors + _source_errors(where, service)
 
 
 def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> list[str]:
-    """Every problem with stack_services and stack_routes, as messages naming the variable.
+    """Every problem with stack_services and stack_routes that the stack role's argument spec
+    (types, choices, required keys, one source) cannot state, as messages naming the variable.
 
     default_mode is stack_socket_mode, whose choices the stack role's argument spec checks.
     """
@@ -621,7 +666,7 @@ def service_errors(services: Any, routes: Any, default_mode: str = "tcp") -> lis
         return ["stack_services must be a non-empty list of services."]
     errors: list[str] = []
     for index, service in enumerate(services):
-        errors.extend(_check_service(index, service, default_mode))
+        errors.extend(_check_service(index, service))
     valid = [s for s in services if isinstance(s, dict)]
     for key in ("name", "port", "user"):
         seen: dict[Any, int] = {}
@@ -652,21 +697,13 @@ def route_errors(routes: Any, services: dict[str, dict[str, Any]]) -> list[str]:
         if not isinstance(route, dict):
             errors.append(f"{where} must be a mapping, got {type(route).__name__}.")
             continue
-        errors.extend(
-            f"{where} has unknown key {key!r} (known: {', '.join(sorted(ROUTE_KEYS))})."
-            for key in sorted(set(route) - ROUTE_KEYS, key=str)
-        )
+        shape_errors = rule_errors(where, route, ROUTE_RULES)
+        errors.extend(shape_errors)
         path = route.get("path")
-        error = shape_error(f"{where}.path", "route_path", path)
-        if error:
-            errors.append(error)
-        elif path in paths:
+        if not shape_errors and path in paths:
             errors.append(f"{where}.path {path!r} is routed twice.")
-        else:
+        elif not shape_errors:
             paths.add(path)
-        kind = route.get("type", "app")
-        if kind not in ROUTE_TYPES:
-            errors.append(f"{where}.type must be one of {', '.join(ROUTE_TYPES)}, got {_show(kind)}.")
         service = services.get(route.get("service")) if isinstance(route.get("service"), str) else None
         if service is None:
             errors.append(f"{where}.service {_show(route.get('service'))} is not defined in stack_services.")
@@ -676,7 +713,7 @@ def route_errors(routes: Any, services: dict[str, dict[str, Any]]) -> list[str]:
                 f"{where}.service {service['name']!r} is state: absent: remove this route ({_show(route.get('path'))})"
                 " with the service, or point it at a present one."
             )
-        elif kind == "static" and not service.get("static_dir"):
+        elif route.get("type", "app") == "static" and not service.get("static_dir"):
             errors.append(f"{where} is a static route but service {service['name']!r} has no static_dir.")
     return errors
 
@@ -736,6 +773,8 @@ class FilterModule:
             "flask_app_controller_path": controller_path,
             "flask_app_controller_paths": controller_paths,
             "flask_app_input_errors": input_errors,
+            "flask_app_ruled_variables": ruled_variables,
+            "flask_app_variable_errors": variable_errors,
             "flask_app_service_errors": service_errors,
             "flask_app_foreign_accounts": foreign_accounts,
             "flask_app_systemd_quote": systemd_quote,

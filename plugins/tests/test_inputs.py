@@ -8,6 +8,19 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+PROJECT = Path(__file__).resolve().parents[2]
+SPEC = yaml.safe_load((PROJECT / "roles" / "stack" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+SERVICES_SPEC = {key: SPEC["argument_specs"]["main"]["options"][key] for key in ("stack_services", "stack_routes")}
+
+
+def refusals(inputs: ModuleType, services: Any, routes: Any, mode: str = "tcp") -> list[str]:
+    """What a run says, in its order: Ansible checks the stack role's argument spec first (its
+    types, choices, required keys), then the rules of inputs.py run."""
+    result = ArgumentSpecValidator(SERVICES_SPEC).validate({"stack_services": services, "stack_routes": routes})
+    return list(result.error_messages) or inputs.service_errors(services, routes, mode)
 
 
 @pytest.fixture
@@ -140,55 +153,56 @@ def test_systemd_quote_escapes_what_systemd_unescapes(inputs: ModuleType) -> Non
 
 
 def test_valid_services_have_no_errors(inputs: ModuleType, src: str) -> None:
-    assert inputs.service_errors([service(src)], ROUTES, "tcp") == []
+    assert refusals(inputs, [service(src)], ROUTES, "tcp") == []
 
 
 @pytest.mark.parametrize(
     ("override", "fragment"),
     [
         ({"port": 70000}, "port must be a port number 1-65535"),
-        ({"port": "8080"}, "port must be an integer"),
+        ({"port": "8080"}, "port must be a port number 1-65535, got '8080'"),
         ({"port": True}, "port must be a port number"),
         ({"name": "Bad-Name"}, "name must be [a-z][a-z0-9_]*"),
-        ({"socket_mode": "udp"}, "socket_mode must be one of auto, tcp, unix"),
+        ({"socket_mode": "udp"}, "value of socket_mode must be one of: auto, tcp, unix, got: udp"),
         ({"src": "/does/not/exist"}, "src must be a directory"),
         ({"module": "run"}, "module must be 'module:callable' or 'module:factory()'"),
         ({"static_dir": "nope"}, "static_dir 'nope' is not a directory"),
         ({"static_dir": "../../../../../../etc"}, "static_dir must be a relative, normalised path"),
         ({"health_path": "healthz"}, "health_path must be a URL path"),
-        ({"smoke_paths": ["/ok", "/x\n"]}, "smoke_paths must be a list of a URL path"),
-        ({"env": ["A=1"]}, "env must be a mapping"),
+        ({"smoke_paths": ["/ok", "/x\n"]}, "smoke_paths must be a list of URL paths"),
+        ({"env": ["A=1"]}, "argument 'env' is of type list"),
         ({"env": {"SECRET_KEY": "x" * 20}}, "env must be a mapping of NAME"),
         ({"user": "root"}, "user must not be root"),
         ({"user": "deploy\nExecStartPre=+/bin/sh"}, "user must be a user or group name"),
-        ({"colour": "blue"}, "unknown key 'colour'"),
+        ({"colour": "blue"}, "stack_services.colour. Supported parameters include"),
+        ({"static_dir": None}, "static_dir is null: leave it out"),
     ],
 )
 def test_bad_service_is_named_in_the_error(
     inputs: ModuleType, src: str, override: dict[str, Any], fragment: str
 ) -> None:
-    errors = inputs.service_errors([service(src, **override)], ROUTES, "tcp")
-    assert any(fragment in error and "stack_services[0]" in error for error in errors), errors
+    errors = refusals(inputs, [service(src, **override)], ROUTES, "tcp")
+    assert any(fragment in error and "stack_services" in error for error in errors), errors
 
 
 def test_static_dir_may_not_leave_the_code_through_a_symlink(inputs: ModuleType, src: str) -> None:
     (Path(src) / "escape").symlink_to("/etc")
-    errors = inputs.service_errors([service(src, static_dir="escape")], ROUTES, "tcp")
+    errors = refusals(inputs, [service(src, static_dir="escape")], ROUTES, "tcp")
     assert errors == [f"stack_services[0] (web).static_dir 'escape' is not a directory inside {src}."]
 
 
 def test_two_services_on_one_port_or_user_are_refused(inputs: ModuleType, src: str) -> None:
-    errors = inputs.service_errors([service(src), service(src, name="api", user="web")], ROUTES, "tcp")
+    errors = refusals(inputs, [service(src), service(src, name="api", user="web")], ROUTES, "tcp")
     assert "stack_services: port 8080 is used by 2 services; each needs its own." in errors
     assert "stack_services: user 'web' is used by 2 services; each needs its own." in errors
 
 
 def test_unix_services_may_share_the_default_port(inputs: ModuleType, src: str) -> None:
-    assert inputs.service_errors([service(src), service(src, name="api")], ROUTES, "unix") == []
+    assert refusals(inputs, [service(src), service(src, name="api")], ROUTES, "unix") == []
 
 
 def test_route_to_undefined_service_is_refused(inputs: ModuleType, src: str) -> None:
-    errors = inputs.service_errors([service(src)], [{"path": "/api/", "service": "api"}], "tcp")
+    errors = refusals(inputs, [service(src)], [{"path": "/api/", "service": "api"}], "tcp")
     assert errors == ["stack_routes[0].service 'api' is not defined in stack_services."]
 
 
@@ -197,23 +211,23 @@ def test_route_to_undefined_service_is_refused(inputs: ModuleType, src: str) -> 
     [
         ({"path": "api", "service": "web"}, "path must be a URL path prefix that starts and ends with /"),
         ({"path": "/a/ { autoindex on; }/", "service": "web"}, "stack_routes[0].path must be"),
-        ({"path": "/x/", "service": "web", "type": "cgi"}, "type must be one of app, static"),
-        ({"path": "/x/", "service": "web", "colour": "red"}, "unknown key 'colour'"),
+        ({"path": "/x/", "service": "web", "type": "cgi"}, "value of type must be one of: app, static, got: cgi"),
+        ({"path": "/x/", "service": "web", "colour": "red"}, "stack_routes.colour. Supported parameters include"),
     ],
 )
 def test_bad_route_is_named_in_the_error(inputs: ModuleType, src: str, route: dict[str, Any], fragment: str) -> None:
-    errors = inputs.service_errors([service(src)], [route], "tcp")
+    errors = refusals(inputs, [service(src)], [route], "tcp")
     assert any(fragment in error for error in errors), errors
 
 
 def test_static_route_needs_a_static_dir(inputs: ModuleType, src: str) -> None:
     plain = {"name": "web", "src": src, "port": 8080}
-    errors = inputs.service_errors([plain], [{"path": "/s/", "service": "web", "type": "static"}], "tcp")
+    errors = refusals(inputs, [plain], [{"path": "/s/", "service": "web", "type": "static"}], "tcp")
     assert errors == ["stack_routes[0] is a static route but service 'web' has no static_dir."]
 
 
 def test_empty_service_list_is_refused(inputs: ModuleType) -> None:
-    assert inputs.service_errors([], ROUTES, "tcp") == ["stack_services must be a non-empty list of services."]
+    assert refusals(inputs, [], ROUTES, "tcp") == ["stack_services must be a non-empty list of services."]
 
 
 @pytest.mark.parametrize(
@@ -249,7 +263,7 @@ def test_a_service_never_takes_over_an_account_of_the_host(
 def test_data_dirs_are_separate_places_inside_the_app(
     inputs: ModuleType, src: str, data_dirs: Any, fragment: str
 ) -> None:
-    errors = inputs.service_errors([service(src, data_dirs=data_dirs)], ROUTES, "tcp")
+    errors = refusals(inputs, [service(src, data_dirs=data_dirs)], ROUTES, "tcp")
     assert any(fragment in error for error in errors), errors
 
 
@@ -259,7 +273,8 @@ def test_data_dirs_are_separate_places_inside_the_app(
         ({"artifact": "/nonexistent/notes-1.0-py3-none-any.whl"}, "artifact must be a wheel or an sdist"),
         ({"artifact": "WHEEL", "static_dir": "static"}, "static_dir needs a source tree"),
         ({"artifact": "WHEEL", "data_dirs": ["uploads"]}, "data_dirs of an installed artifact can only be [instance]"),
-        ({"artifact": "WHEEL", "src": "SRC"}, "needs exactly one source"),
+        ({"artifact": "WHEEL", "src": "SRC"}, "parameters are mutually exclusive: src|git|artifact"),
+        ({}, "any of the following are missing: src, git, artifact found in stack_services"),
     ],
 )
 def test_an_artifact_source_is_checked(inputs: ModuleType, src: str, extra: dict[str, Any], fragment: str) -> None:
@@ -273,7 +288,7 @@ def test_an_artifact_source_is_checked(inputs: ModuleType, src: str, extra: dict
     declared |= {k: v for k, v in extra.items() if not isinstance(v, str)}
     if declared.get("src") == "SRC":
         declared["src"] = src
-    errors = inputs.service_errors([declared], [{"path": "/", "service": "web"}], "tcp")
+    errors = refusals(inputs, [declared], [{"path": "/", "service": "web"}], "tcp")
     assert any(fragment in error for error in errors), errors
 
 
@@ -304,7 +319,7 @@ def test_service_paths_start_at_the_inventory_directory(inputs: ModuleType) -> N
 @pytest.mark.parametrize(
     ("override", "fragment"),
     [
-        ({"state": "removed"}, "stack_services[0] (web).state must be one of present, absent, got 'removed'."),
+        ({"state": "removed"}, "value of state must be one of: present, absent, got: removed found in stack_services"),
         ({"state": "absent", "purge": "yes"}, "stack_services[0] (web).purge must be true or false, got 'yes'."),
         ({"purge": True}, "stack_services[0] (web).purge: true only applies with state: absent"),
         ({"state": "absent", "user": "root"}, "stack_services[0] (web).user must not be root"),
@@ -314,21 +329,21 @@ def test_service_paths_start_at_the_inventory_directory(inputs: ModuleType) -> N
 def test_bad_state_or_purge_is_named_in_the_error(
     inputs: ModuleType, src: str, override: dict[str, Any], fragment: str
 ) -> None:
-    errors = inputs.service_errors([service(src, **override), service(src, name="api", port=8081)], ROUTES, "tcp")
+    errors = refusals(inputs, [service(src, **override), service(src, name="api", port=8081)], ROUTES, "tcp")
     assert any(fragment in error for error in errors), errors
 
 
 def test_an_absent_service_needs_only_its_name(inputs: ModuleType, src: str) -> None:
     """Its code may be gone from the controller: no source, no port, nothing else is asked for."""
     services = [service(src), {"name": "old", "state": "absent", "purge": True}]
-    assert inputs.service_errors(services, ROUTES, "tcp") == []
+    assert refusals(inputs, services, ROUTES, "tcp") == []
 
 
 def test_an_absent_service_keeps_its_port_name_and_account(inputs: ModuleType, src: str) -> None:
     # Its unit still runs while the first play starts the others: a new service on its port
     # would fail to bind. Free once the entry is deleted.
     gone = {"name": "old", "state": "absent", "port": 8080, "user": "web", "src": "/nowhere"}
-    errors = inputs.service_errors([service(src), gone], ROUTES, "tcp")
+    errors = refusals(inputs, [service(src), gone], ROUTES, "tcp")
     assert errors == [
         "stack_services: port 8080 is used by 2 services; each needs its own.",
         "stack_services: user 'web' is used by 2 services; each needs its own.",
@@ -337,7 +352,7 @@ def test_an_absent_service_keeps_its_port_name_and_account(inputs: ModuleType, s
 
 def test_a_route_to_an_absent_service_is_refused(inputs: ModuleType, src: str) -> None:
     services = [service(src), {"name": "old", "state": "absent"}]
-    errors = inputs.service_errors(services, [*ROUTES, {"path": "/old/", "service": "old"}], "tcp")
+    errors = refusals(inputs, services, [*ROUTES, {"path": "/old/", "service": "old"}], "tcp")
     assert errors == [
         "stack_routes[2].service 'old' is state: absent: remove this route ('/old/') with the service,"
         " or point it at a present one."
@@ -347,7 +362,7 @@ def test_a_route_to_an_absent_service_is_refused(inputs: ModuleType, src: str) -
 def test_a_refusal_never_shows_the_credentials_of_a_url(inputs: ModuleType, src: str) -> None:
     bad_repo = {"repo": "https://deploy:s3cr3t-token@git.example/app.git;id", "version": "main"}
     git_service = {key: value for key, value in service(src, git=bad_repo).items() if key not in ("src", "static_dir")}
-    errors = inputs.service_errors([git_service], [{"path": "/", "service": "web"}])
+    errors = refusals(inputs, [git_service], [{"path": "/", "service": "web"}])
     proxy = inputs.shape_error("stack_https_proxy", "proxy_url", "http://user:pr0xy-pass@proxy.example:3128/\n")
     shown = " ".join([*errors, proxy or ""])
     assert "git.repo must be a URL" in shown and "https://***@git.example/app.git;id" in shown
