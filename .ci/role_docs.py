@@ -4,6 +4,11 @@
 role_docs.py           rewrite roles/*/README.md
 role_docs.py --check   fail when a README is stale, or when a default in argument_specs
                        differs from defaults/main.yml (or a variable is in only one of them)
+
+Every task file a playbook or another role calls (tasks_from) is an entry point of its own,
+named as the caller spells tasks_from; its description says what it sets (RV(fact)). An
+entry point's option that is a variable of main (the same definition, a YAML alias) is
+listed by name under "Inputs"; its own options get a table.
 """
 
 from __future__ import annotations
@@ -124,11 +129,15 @@ def render(role: Path) -> str:
         "Every variable is also commented in `defaults/main.yml`.",
         "",
     ]
-    # Other entry points: task files other roles and playbooks call with include_role,
-    # each with inputs of its own, validated by Ansible when it is included.
+    # Other entry points: task files other roles and playbooks call with include_role or
+    # import_role (tasks_from), each validated by Ansible against its own options.
+    main_options = spec.get("options", {})
     for entry, other in specs.items():
         if entry == "main":
             continue
+        options = other.get("options") or {}
+        shared = [name for name, option in options.items() if main_options.get(name) == option]
+        own = {name: option for name, option in options.items() if name not in shared}
         out += [
             f"## Entry point `{entry}`",
             "",
@@ -136,18 +145,30 @@ def render(role: Path) -> str:
             "",
             _description(other),
             "",
-            *_table(other.get("options", {})),
-            "",
         ]
+        if options and len(shared) == len(main_options) and not own:
+            out += ["Inputs: every variable of the role (above).", ""]
+        elif shared:
+            out += ["Inputs: " + ", ".join(f"`{name}`" for name in shared) + " (above).", ""]
+        if own:
+            out += [*_table(own), ""]
+        if not options:
+            out += ["Inputs: none of the role's variables.", ""]
     return "\n".join(out)
 
 
 def drift(role: Path) -> list[str]:
-    """Differences between argument_specs defaults and defaults/main.yml."""
-    options = spec_of(role).get("options", {})
+    """Differences between argument_specs defaults (of every entry point) and defaults/main.yml."""
+    options: dict[str, Any] = {}
+    problems: list[str] = []
+    for entry, spec in specs_of(role).items():
+        for name, option in (spec.get("options") or {}).items():
+            if name in options and options[name].get("default") != option.get("default"):
+                problems.append(f"{role.name}: {name} has another default in entry point {entry}")
+            options.setdefault(name, option)
     defaults_file = role / "defaults" / "main.yml"
     defaults = load(defaults_file) if defaults_file.exists() else {}
-    problems = [
+    problems += [
         f"{role.name}: {name} is in defaults/main.yml but not in meta/argument_specs.yml"
         for name in defaults
         if name not in options

@@ -21,7 +21,7 @@ def releases_to_remove(found_results: list[dict[str, Any]], keep: int, protected
     doomed: list[str] = []
     for result in found_results:
         service = result["item"]
-        live = f"{service['dir']}/releases/{service['release']}"
+        live = service["release_path"]
         newest_first = sorted(result.get("files", []), key=lambda f: f["mtime"], reverse=True)
         others = [f["path"] for f in newest_first if f["path"] != live]
         doomed.extend(path for path in others[max(keep - 1, 0) :] if path not in spared)
@@ -95,8 +95,7 @@ def controller_cache_to_remove(
 ) -> list[str]:
     """What the controller built for releases it no longer needs, per service of `services`.
 
-    Three things grow with every release on the controller: release archives
-    (<build_dir>/<name>-<release>.tar.gz), offline wheelhouses
+    Two things the app role keeps grow with every release on the controller: offline wheelhouses
     (<build_dir>/wheels/<name>/<install key>-<tag>) and, for a service from git, exports
     (<stack_git_cache>/<name>-<commit>, the directory its resolved `src` is in).
     Per service and kind, the `keep` newest (by modification time) stay, always counting
@@ -109,11 +108,6 @@ def controller_cache_to_remove(
     for service in services:
         name = service["name"]
         using = [s for s in in_use if s.get("name") == name]
-        archives: dict[str, list[str]] = {}
-        for entry in _children(build_dir):
-            if entry.startswith(f"{name}-") and entry.endswith(".tar.gz"):
-                archives.setdefault(entry[len(name) + 1 : -len(".tar.gz")], []).append(os.path.join(build_dir, entry))
-        doomed += _newest_groups(archives, {s["release"] for s in using}, keep)
         houses: dict[str, list[str]] = {}
         for entry in _children(os.path.join(wheels, name)):
             houses.setdefault(_wheelhouse_key(entry), []).append(os.path.join(wheels, name, entry))
@@ -130,10 +124,14 @@ def controller_cache_to_remove(
 
 
 def with_releases(services: list[dict[str, Any]], releases: list[str]) -> list[dict[str, Any]]:
-    """The services, each set to serve the release at the same position (a rollback's targets)."""
+    """The services, each set to serve the release at the same position (a rollback's targets),
+    with the directory of that release as its `release_path` ('' for no release)."""
     if len(services) != len(releases):
         raise ValueError(f"{len(services)} services but {len(releases)} releases")
-    return [{**service, "release": release} for service, release in zip(services, releases, strict=True)]
+    return [
+        {**service, "release": release, "release_path": f"{service['releases_path']}/{release}" if release else ""}
+        for service, release in zip(services, releases, strict=True)
+    ]
 
 
 def rollback_targets(states: list[dict[str, Any]], wanted: str = "") -> list[str]:

@@ -17,7 +17,9 @@ description:
     active, and the release directories on disk. Changes nothing.
 options:
   services:
-    description: Services as the stack role resolved them (name, dir, unit, release: the target).
+    description:
+      - Services as the stack role resolved them (unit, dir, and their paths current_path,
+        previous_path, releases_path and release_path, the target release's directory).
     type: list
     elements: dict
     required: true
@@ -84,22 +86,22 @@ def subdirs(parent: str) -> list[str]:
 
 
 def service_state(module: AnsibleModule, service: dict[str, Any]) -> dict[str, Any]:
-    base, target = service["dir"], service["release"]
-    live = os.path.basename(link_target(f"{base}/current"))
-    previous = link_target(f"{base}/previous")
+    releases = service["releases_path"]
+    live = os.path.basename(link_target(service["current_path"]))
+    previous = link_target(service["previous_path"])
     rc, _, _ = module.run_command(["systemctl", "is-active", "--quiet", service["unit"]])
     return {
         "item": service,
         "live_release": live,
-        "live_venv": link_target(f"{base}/current/.venv"),
-        "target_venv": link_target(f"{base}/releases/{target}/.venv"),
+        "live_venv": link_target(f"{service['current_path']}/.venv"),
+        "target_venv": link_target(f"{service['release_path']}/.venv"),
         "running": rc == 0,
         "previous": previous,
         # A switch to another release makes the live one `previous`.
-        "previous_after": f"{base}/releases/{live}" if live and live != target else previous,
-        "files": release_dirs(f"{base}/releases"),
-        "venvs": subdirs(f"{base}/venvs"),
-        "wheelhouses": subdirs(f"{base}/wheels"),
+        "previous_after": f"{releases}/{live}" if live and live != service["release"] else previous,
+        "files": release_dirs(releases),
+        "venvs": subdirs(f"{service['dir']}/venvs"),
+        "wheelhouses": subdirs(f"{service['dir']}/wheels"),
     }
 
 

@@ -13,7 +13,12 @@ assert _SPEC and _SPEC.loader
 app_filters = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(app_filters)
 
-SERVICE = {"dir": "/srv/a", "release": "live"}
+SERVICE = {
+    "dir": "/srv/a",
+    "release": "live",
+    "releases_path": "/srv/a/releases",
+    "release_path": "/srv/a/releases/live",
+}
 
 
 def found(*names_by_age: str) -> list[dict[str, object]]:
@@ -92,8 +97,6 @@ def test_the_controller_keeps_the_newest_builds_of_each_service_and_what_is_serv
     doomed = app_filters.controller_cache_to_remove([web], [web, other_host], str(build), 3)
     assert sorted(doomed) == sorted(
         [
-            str(build / "web-r3.tar.gz"),
-            str(build / "web-r2.tar.gz"),
             str(build / "wheels" / "web" / "project-r3-cp313-x86_64"),
             str(build / "wheels" / "web" / "project-r2-cp313-x86_64"),
             str(git / "web-r3commit"),

@@ -28,6 +28,20 @@ class FakeModule:
         return (0 if argv[-1] == "active-unit" else 3), "", ""
 
 
+def resolved(name: str, base: Path, unit: str, release: str) -> dict[str, str]:
+    """A service with the paths the stack role resolves (plugins/filter/releases.py, host_paths)."""
+    return {
+        "name": name,
+        "dir": str(base),
+        "unit": unit,
+        "release": release,
+        "releases_path": f"{base}/releases",
+        "release_path": f"{base}/releases/{release}",
+        "current_path": f"{base}/current",
+        "previous_path": f"{base}/previous",
+    }
+
+
 def make_service(tmp_path: Path, names: list[str], live: str, previous: str) -> Path:
     base = tmp_path / "svc"
     for age, name in enumerate(names):  # oldest first
@@ -42,7 +56,7 @@ def make_service(tmp_path: Path, names: list[str], live: str, previous: str) -> 
 
 def test_a_new_target_makes_the_live_release_the_one_kept(tmp_path: Path) -> None:
     base = make_service(tmp_path, ["r1", "r2", "r3", "r4"], live="r3", previous="r2")
-    service = {"name": "svc", "dir": str(base), "unit": "active-unit", "release": "r4"}
+    service = resolved("svc", base, "active-unit", "r4")
     state = releases.service_state(FakeModule(), service)
     assert state["live_release"] == "r3" and state["running"] is True
     assert state["live_venv"] == "/venvs/r3" and state["target_venv"] == "/venvs/r4"
@@ -55,11 +69,9 @@ def test_a_new_target_makes_the_live_release_the_one_kept(tmp_path: Path) -> Non
 
 def test_an_unchanged_release_keeps_previous_and_a_missing_service_reads_empty(tmp_path: Path) -> None:
     base = make_service(tmp_path, ["r1", "r2"], live="r2", previous="r1")
-    same = releases.service_state(FakeModule(), {"name": "s", "dir": str(base), "unit": "x", "release": "r2"})
+    same = releases.service_state(FakeModule(), resolved("s", base, "x", "r2"))
     assert same["previous_after"] == f"{base}/releases/r1" and same["running"] is False
-    fresh = releases.service_state(
-        FakeModule(), {"name": "n", "dir": str(tmp_path / "none"), "unit": "x", "release": "r1"}
-    )
+    fresh = releases.service_state(FakeModule(), resolved("n", tmp_path / "none", "x", "r1"))
     assert fresh["live_release"] == "" and fresh["files"] == [] and fresh["previous_after"] == ""
 
 
@@ -73,7 +85,7 @@ def test_a_virtualenv_goes_with_the_last_release_that_used_it(tmp_path: Path) ->
     for name in ("r1", "r3", "r4"):
         (base / "releases" / name / ".venv").unlink()
         (base / "releases" / name / ".venv").symlink_to(base / "venvs" / name)
-    service = {"name": "svc", "dir": str(base), "unit": "x", "release": "r4"}
+    service = resolved("svc", base, "x", "r4")
     state = releases.service_state(FakeModule(), service)
     removed = [f"{base}/releases/r1", f"{base}/releases/r2"]
     assert sorted(filters.venvs_to_remove([state], removed)) == [
@@ -82,3 +94,16 @@ def test_a_virtualenv_goes_with_the_last_release_that_used_it(tmp_path: Path) ->
         f"{base}/venvs/r2",
     ]
     assert filters.venvs_to_remove([state], []) == [f"{base}/venvs/orphan", f"{base}/venvs/r2"]
+
+
+def test_a_rollback_target_is_read_in_its_own_release_directory(tmp_path: Path) -> None:
+    base = make_service(tmp_path, ["r1", "r2", "r3"], live="r3", previous="r2")
+    (base / "venvs" / "r2").mkdir(parents=True)
+    (base / "releases" / "r2" / ".venv").unlink()
+    (base / "releases" / "r2" / ".venv").symlink_to(base / "venvs" / "r2")
+    [back] = filters.with_releases([resolved("svc", base, "x", "r9")], ["r2"])
+    assert back["release"] == "r2" and back["release_path"] == f"{base}/releases/r2"
+    state = releases.service_state(FakeModule(), back)
+    assert state["target_venv"] == f"{base}/venvs/r2" and state["previous_after"] == f"{base}/releases/r3"
+    [none] = filters.with_releases([resolved("svc", base, "x", "r9")], [""])
+    assert none["release"] == "" and none["release_path"] == ""

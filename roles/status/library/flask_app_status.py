@@ -25,7 +25,9 @@ description:
     (C(uwsgi_probe.py --stats-json)), the one reader of uWSGI stats.
 options:
   services:
-    description: Services of this host, as the stack role resolved them (name, unit, dir, stats_socket).
+    description:
+      - Services of this host, as the stack role resolved them (name, unit, stats_socket, and the
+        paths releases_path, current_path and previous_path).
     type: list
     elements: dict
     default: []
@@ -134,16 +136,15 @@ def worker_rss(worker: dict[str, Any]) -> int:
         return int(worker.get("rss", 0))
 
 
-def kept_releases(service_dir: str) -> list[dict[str, str]]:
+def kept_releases(service: dict[str, Any]) -> list[dict[str, str]]:
     """The releases on disk, newest first: id, when it was unpacked (UTC), and whether it is
     the live one or the one kept for rollback (what rollback.yml -e release=<id> can take)."""
     roles = {}
-    for link, role in (("current", "live"), ("previous", "previous")):
-        path = os.path.join(service_dir, link)
+    for path, role in ((service["current_path"], "live"), (service["previous_path"], "previous")):
         if os.path.islink(path):
             roles[os.path.basename(os.path.realpath(path))] = role
     try:
-        entries = [e for e in os.scandir(os.path.join(service_dir, "releases")) if e.is_dir(follow_symlinks=False)]
+        entries = [e for e in os.scandir(service["releases_path"]) if e.is_dir(follow_symlinks=False)]
     except OSError:
         return []
     entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime, reverse=True)
@@ -158,13 +159,13 @@ def kept_releases(service_dir: str) -> list[dict[str, str]]:
 
 
 def service_report(service: dict[str, Any], probe: str) -> dict[str, Any]:
-    current = os.path.join(service["dir"], "current")
+    current = service["current_path"]
     report: dict[str, Any] = {
         "name": service["name"],
         "unit": service["unit"],
         "state": unit_state(service["unit"]),
         "release": os.path.basename(os.path.realpath(current)) if os.path.islink(current) else None,
-        "releases": kept_releases(service["dir"]),
+        "releases": kept_releases(service),
         "stats": False,
     }
     stats = read_stats(service["stats_socket"], probe)

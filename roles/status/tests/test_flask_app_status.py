@@ -58,7 +58,7 @@ def test_stats_socket_is_read_to_the_end(tmp_path: Path) -> None:
     thread = threading.Thread(target=answer)
     thread.start()
     report = status.service_report(
-        {"name": "svc", "unit": "uwsgi-svc-that-does-not-exist", "dir": str(tmp_path), "stats_socket": path}, PROBE
+        {"name": "svc", "unit": "uwsgi-svc-that-does-not-exist", **paths(tmp_path), "stats_socket": path}, PROBE
     )
     thread.join(5)
     server.close()
@@ -67,9 +67,19 @@ def test_stats_socket_is_read_to_the_end(tmp_path: Path) -> None:
     assert report["release"] is None
 
 
+def paths(service_dir: Path) -> dict[str, str]:
+    """The paths of a resolved service in service_dir (plugins/filter/releases.py, host_paths)."""
+    return {
+        "dir": str(service_dir),
+        "releases_path": str(service_dir / "releases"),
+        "current_path": str(service_dir / "current"),
+        "previous_path": str(service_dir / "previous"),
+    }
+
+
 def test_unanswered_stats_socket_is_reported_as_such(tmp_path: Path) -> None:
     report = status.service_report(
-        {"name": "svc", "unit": "uwsgi-svc", "dir": str(tmp_path), "stats_socket": str(tmp_path / "none.sock")}, PROBE
+        {"name": "svc", "unit": "uwsgi-svc", **paths(tmp_path), "stats_socket": str(tmp_path / "none.sock")}, PROBE
     )
     assert report["stats"] is False
 
@@ -92,7 +102,7 @@ def test_kept_releases_are_listed_newest_first_with_the_live_and_previous_one(tm
         os.utime(releases / name, (1_800_000_000 - age * 3600, 1_800_000_000 - age * 3600))
     (tmp_path / "current").symlink_to(releases / "r2")
     (tmp_path / "previous").symlink_to(releases / "r1")
-    kept = status.kept_releases(str(tmp_path))
+    kept = status.kept_releases(paths(tmp_path))
     assert [(k["id"], k["role"]) for k in kept] == [("r3", ""), ("r2", "live"), ("r1", "previous")]
     assert kept[0]["date"] == "2027-01-15 08:00"
-    assert status.kept_releases(str(tmp_path / "none")) == []
+    assert status.kept_releases(paths(tmp_path / "none")) == []
