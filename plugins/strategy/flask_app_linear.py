@@ -22,6 +22,13 @@ each module of a run: a no-op site.yml compiled 134 files 699 times for its
 remembered for the run (remember_compiles below): about a tenth of a no-op
 run's controller CPU (docs/performance.md).
 
+An inventory's ssh settings mean under Mitogen what they mean under Ansible's
+ssh connection (honour_ssh_host_key_settings below): Mitogen put its own
+`-o StrictHostKeyChecking yes` before the inventory's ssh arguments whenever
+Ansible's host key checking is on (the default), and ssh keeps the first
+value it reads, so `-o StrictHostKeyChecking=no` (or accept-new) in
+`ansible_ssh_common_args`, or in an ssh config file, had no effect.
+
 ansible.cfg sets this strategy for every play, also the ones molecule runs on
 the controller itself (its docker driver's create and destroy playbooks,
 `connection: local`). Those run on the plain linear strategy: there is no
@@ -72,6 +79,7 @@ try:
     import ansible_mitogen.loaders
     import ansible_mitogen.module_finder
     import ansible_mitogen.strategy
+    import mitogen.ssh
 
     def remember_compiles() -> None:
         """Mitogen's module scan calls compile(source, name, 'exec') on each file it reads:
@@ -81,6 +89,37 @@ try:
         ansible_mitogen.module_finder.compile = functools.cache(compile)  # type: ignore[attr-defined]
 
     remember_compiles()
+
+    def honour_ssh_host_key_settings() -> None:
+        """With Ansible's host key checking on (its default), leave StrictHostKeyChecking to the
+        inventory's ssh arguments and the ssh config, as Ansible's ssh connection does: Mitogen's
+        ssh command line starts with its own `-o StrictHostKeyChecking yes`, and ssh keeps the
+        first value of an option, so the inventory's setting was never read. Unset anywhere, ssh
+        asks, and Mitogen's BatchMode (or, with a password, its prompt watcher) refuses an unknown
+        or changed host key, as before. Checking off (host_key_checking = False,
+        ansible_host_key_checking: false) keeps Mitogen's `StrictHostKeyChecking no`. The ssh
+        command is built in Mitogen's connection process, forked from this one after the strategy
+        is loaded, so that process inherits this."""
+        connection = mitogen.ssh.Connection
+        if getattr(connection.get_boot_command, "flask_app_honours_ssh_args", False):
+            return
+        mitogen_boot_command = connection.get_boot_command
+        own = ["-o", "StrictHostKeyChecking yes"]
+
+        def get_boot_command(self: mitogen.ssh.Connection) -> list[str]:
+            argv: list[str] = mitogen_boot_command(self)
+            if self.options.check_host_keys != "enforce":
+                return argv
+            # Mitogen's own pair comes before the inventory's arguments: the first one.
+            for at in range(len(argv) - 1):
+                if argv[at : at + 2] == own:
+                    return argv[:at] + argv[at + 2 :]
+            return argv
+
+        get_boot_command.flask_app_honours_ssh_args = True  # type: ignore[attr-defined]
+        connection.get_boot_command = get_boot_command  # type: ignore[method-assign]
+
+    honour_ssh_host_key_settings()
 
     class StrategyModule(ansible_mitogen.strategy.StrategyMixin, LinearStrategy):  # type: ignore[no-redef]
         """Ansible's linear strategy with Mitogen's connection multiplexing."""
