@@ -353,6 +353,8 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         is_controller_file,
     ),
     "pem": ("PEM text (-----BEGIN ...) or empty", is_pem),
+    # The same for a private key: its message never shows it (SECRET_SHAPES).
+    "secret_pem": ("PEM text (-----BEGIN ...) or empty", is_pem),
     "nginx_block": ("nginx lines whose braces balance inside the server block", is_nginx_block),
     "cpu_name": ("a CPU name: 1-32 letters, digits and _", _matches(re.compile(r"[A-Za-z0-9_]{1,32}"))),
     "relative_paths": (
@@ -411,7 +413,6 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         is_secret_env,
     ),
 }
-SHAPES["secret_pem"] = SHAPES["pem"]
 # Shapes of secrets: a message names what is wrong, never the value (a mapping: its names).
 SECRET_SHAPES = {"secret_env", "secret_pem"}
 

@@ -368,3 +368,15 @@ def test_a_refusal_never_shows_the_credentials_of_a_url(inputs: ModuleType, src:
     assert "git.repo must be a URL" in shown and "https://***@git.example/app.git;id" in shown
     assert "stack_https_proxy must be" in shown
     assert "s3cr3t-token" not in shown and "pr0xy-pass" not in shown
+
+
+def test_a_refusal_never_shows_a_secret(inputs: ModuleType) -> None:
+    [key] = inputs.variable_errors({"nginx_tls_certificate_key_content": "s3cr3t-not-a-key"})
+    assert key.startswith("nginx_tls_certificate_key_content must be PEM text") and "s3cr3t" not in key
+    env = inputs.shape_error("stack_services[0] (web).secret_env", "secret_env", {"TOKEN": "s3cr3t\nX=1"})
+    assert env and "['TOKEN']" in env and "s3cr3t" not in env
+
+
+def test_a_variable_without_a_rule_is_a_bug_not_a_pass(inputs: ModuleType) -> None:
+    with pytest.raises(ValueError, match="no rule for nginx_colour"):
+        inputs.variable_errors({"nginx_colour": "blue"})
