@@ -64,12 +64,13 @@ def converge(plays: dict[str, render.Play], service: dict[str, Any]) -> str:
     return render.render_template(plays[WEB], UPSTREAM, service)
 
 
-def drain(plays: dict[str, render.Play], state: str, batch: list[str]) -> dict[str, str]:
-    """The files drain.yml writes, run on the first host of the batch: {front end: {service: text}}."""
+def drain(plays: dict[str, render.Play], batch: list[str], out: list[str]) -> dict[str, str]:
+    """The files drain.yml writes, run on the first host of the batch with the app servers
+    `out` (its one input, nginx_drain_batch): {front end: {service: text}}."""
     task = template_task("drain.yml")
     play = plays[batch[0]]
     context = {
-        "nginx_drain_state": state,
+        "nginx_drain_batch": out,
         "ansible_play_batch": batch,
         "role_path": str(render.ROLES / "nginx"),
     }
@@ -118,10 +119,12 @@ def test_site_yml_and_the_drain_write_the_same_files_the_same_way() -> None:
     assert converge_task["loop_control"]["loop_var"] == "nginx_upstream_service"
 
 
-# web1's inventory sets a fail_timeout; the app servers' inventory (their group_vars, say) sets
-# a max_fails that web1 never sees, and stack_drain is set for neither.
+# web1's own inventory sets a fail_timeout the app servers never see (they keep the role's
+# default, 10); every host's (group_vars/all) sets a max_fails; stack_drain is set for none.
+# (A server option set in the app servers' inventory alone is not the front end's: drain.yml
+# reads the front end's hostvars, else the role's default as the app server sees it.)
 INVENTORY = {
-    WEB: {"nginx_upstream_fail_timeout": 30},
+    WEB: {"nginx_upstream_fail_timeout": 30, "nginx_upstream_max_fails": 7},
     APP1: {"nginx_upstream_max_fails": 7},
     APP2: {"nginx_upstream_max_fails": 7},
 }
@@ -131,11 +134,11 @@ INVENTORY = {
 def test_the_batch_is_down_while_it_is_switched(batch: list[str]) -> None:
     plays = stack(INVENTORY)
     [service, api] = services()
-    written = drain(plays, "down", batch)
+    written = drain(plays, batch, batch)
     assert set(written) == {f"{WEB}:flask_app", f"{WEB}:api"}
     for name, port in ((service["name"], 8080), (api["name"], 8081)):
         assert server_lines(written[f"{WEB}:{name}"]) == [
-            f"server {ADDRESSES[host]}:{port} max_fails=2 fail_timeout=30s{' down' if host in batch else ''};  # {host}"
+            f"server {ADDRESSES[host]}:{port} max_fails=7 fail_timeout=30s{' down' if host in batch else ''};  # {host}"
             for host in (APP1, APP2)
         ]
 
@@ -145,7 +148,7 @@ def test_after_the_batch_the_front_end_has_what_site_yml_writes(inventory: dict[
     """A site.yml run after a deploy or a rollback changes nothing on the front ends (a host
     drained by stack_drain stays down), and renders the same servers around a batch."""
     plays = stack(inventory)
-    written = drain(plays, "up", [APP1])
+    written = drain(plays, [APP1], [])
     for service in services():
         assert written[f"{WEB}:{service['name']}"] == converge(plays, service)
 
@@ -162,3 +165,12 @@ def test_a_batch_is_taken_out_only_while_another_app_server_serves() -> None:
     # app2 is drained by stack_drain: taking app1 out too would leave nothing to serve.
     assert not others_serve({APP2: {"stack_drain": True}}, [APP1])
     assert others_serve({APP2: {"stack_drain": True}}, [APP2])
+
+
+def test_the_batch_switch_takes_its_batch_out_and_puts_every_one_back() -> None:
+    block = render.load_yaml(render.PROJECT / "playbooks" / "tasks" / "switch-batch.yml")[0]
+    [out] = [task for task in block["block"] if task.get("ansible.builtin.include_role", {}).get("name") == "nginx"]
+    [back] = block["always"]
+    assert out["ansible.builtin.include_role"]["tasks_from"] == back["ansible.builtin.include_role"]["tasks_from"]
+    assert out["vars"] == {"nginx_drain_batch": "{{ ansible_play_batch }}"}
+    assert back["vars"] == {"nginx_drain_batch": []}
