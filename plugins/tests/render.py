@@ -111,6 +111,8 @@ class Play:
 
     def __init__(self, variables: dict[str, Any]) -> None:
         self.variables = variables
+        # The name of every task the walk came to, run or skipped by its own `when` (test_render.py).
+        self.reached: list[str] = []
 
     def templar(self, extra: dict[str, Any] | None = None) -> Templar:
         # One Templar for every run: a new one looks every filter up again (half the time).
@@ -134,6 +136,8 @@ class Play:
         if role:
             extra = {"role_path": str(ROLES / role), **extra}
         module = next((key for key in task if key.startswith("ansible.builtin.")), None)
+        if "block" not in task and module not in ("ansible.builtin.import_role", "ansible.builtin.import_tasks"):
+            self.reached.append(task["name"])
         if "when" in task and not self.true(task["when"], extra):
             return
         if "block" in task:
