@@ -87,6 +87,7 @@ lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python .ci/role_docs.py --check
+	$(BIN)/python .ci/service_docs.py --check
 
 role-docs: venv  ## Regenerate roles/*/README.md from meta/argument_specs.yml
 	$(BIN)/python .ci/role_docs.py

@@ -329,9 +329,9 @@ def build_manifest(requests: list[dict[str, Any]], git_cache: str, build_dir: st
 
 
 def remove_unused(build_dir: str, manifest: dict[str, dict[str, Any]], keep: int) -> list[str]:
-    """Remove the archives and static trees of releases the manifest does not name, beyond
-    the `keep` of each service used last (a run of another stack may be shipping one of
-    them). Returns what it removed."""
+    """Keep, per service of the manifest and kind (archives, static trees), `keep` of them:
+    this run's, then the ones used last (a run of another stack may be shipping one of
+    them). Removes the rest; returns what it removed."""
     using = {entry[kind] for entry in manifest.values() for kind in ("archive", "static_tree") if entry[kind]}
     removed = []
     for directory, is_tree in ((build_dir, False), (os.path.join(build_dir, "static"), True)):
@@ -352,7 +352,7 @@ def remove_unused(build_dir: str, manifest: dict[str, dict[str, Any]], keep: int
             service = next((n for n in names_first if os.path.basename(path).startswith(f"{n}-")), None)
             if service is None:
                 continue  # another stack's: its own runs keep it in bounds
-            kept[service] = kept.get(service, 0) + 1
+            kept[service] = kept.get(service, 1) + 1  # this run's own counts as the first
             if kept[service] > keep:
                 (shutil.rmtree if is_tree else os.unlink)(path)
                 removed.append(path)

@@ -93,8 +93,8 @@ def test_static_files_are_the_releases_own(src: Path, tmp_path: Path) -> None:
     other.mkdir()
     assert resolved(src, build, exclude=["static/private.txt"])["static_tree"] == tree
     shipped = {"web": {"archive": service["archive"], "static_tree": tree}}
-    assert step.remove_unused(str(build), shipped, 1) == [str(older)]
-    assert step.remove_unused(str(build), {"web": {"archive": "", "static_tree": ""}}, 1) == [str(old)]
+    assert step.remove_unused(str(build), shipped, 2) == [str(older)]
+    assert step.remove_unused(str(build), {"web": {"archive": "", "static_tree": ""}}, 2) == [str(old)]
     assert other.is_dir() and Path(tree).is_dir() and Path(service["archive"]).is_file()
 
 

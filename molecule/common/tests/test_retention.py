@@ -70,6 +70,8 @@ def inventory(src: Path, build: Path, **extra: Any) -> dict[str, Any]:
         "app_pip_mode": "offline",
         "app_keep_releases": KEEP,
         "app_build_dir": str(build),
+        "stack_build_dir": str(build),
+        "stack_builds_kept": KEEP,
     }
 
 
