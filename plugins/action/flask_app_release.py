@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from typing import Any
 
 from ansible.plugins.action import ActionBase
@@ -190,12 +191,21 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
+def _touch(path: str) -> bool:
+    """Mark a build as used now (remove_unused keeps the ones used last); False when there
+    is none (or another run has just removed it): then it is made again."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def release_archive(name: str, release: str, src: str, exclude: list[str], build_dir: str) -> str:
     """Path of the service's release archive on the controller, packed once per release
     (under a temporary name, then renamed: a concurrent run of another stack is safe)."""
     dest = os.path.join(build_dir, f"{name}-{release}.tar.gz")
-    if os.path.exists(dest):
-        os.utime(dest)  # used now: the newest stay (remove_unused)
+    if _touch(dest):
         return dest
     os.makedirs(build_dir, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=build_dir, suffix=".partial")
@@ -232,8 +242,7 @@ def static_tree(name: str, release: str, src: str, exclude: list[str], static_di
     # stack_release stays the same when only static_dir changes).
     where = hashlib.sha256(static_dir.encode()).hexdigest()[:8]
     dest = os.path.join(build_dir, "static", f"{name}-{release}-{where}")
-    if os.path.isdir(dest):
-        os.utime(dest)  # used now: the newest stay (remove_unused)
+    if _touch(dest):
         return dest
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     partial = tempfile.mkdtemp(dir=os.path.dirname(dest), prefix=f".{name}-")
@@ -294,67 +303,106 @@ def release_of(service: dict[str, Any], release: str, git_cache: str, build_dir:
     return entry
 
 
+# What a key of RELEASE_KEYS means when a service leaves it out (the stack role's defaults).
+_UNSET = {"exclude": [], "data_dirs": []}
+
+
 def _release_key(service: dict[str, Any], release: str) -> str:
-    return json.dumps([{k: service.get(k) for k in RELEASE_KEYS}, release], sort_keys=True, default=str)
+    given = {key: service.get(key, _UNSET.get(key)) for key in RELEASE_KEYS}
+    return json.dumps([given, release], sort_keys=True, default=str)
 
 
-def build_manifest(requests: list[dict[str, Any]], git_cache: str, build_dir: str) -> dict[str, dict[str, Any]]:
-    """The release of every present service that a host of the run names, by service name.
+def build_manifest(
+    requests: list[dict[str, Any]], git_cache: str, build_dir: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The release of every present service that a host of the run names, by stack
+    (stack_cluster) and service name.
 
-    `requests`: per host, {"host", "services" (its stack_services, controller paths made
-    absolute), "release" (its stack_release)}. Each service is resolved once, whatever the
-    number of hosts; two hosts that give one name two sources (or two stack_release values)
-    are refused: one name, one release per run.
+    `requests`: per host, {"host", "cluster" (its stack_cluster), "services" (its
+    stack_services, controller paths made absolute), "release" (its stack_release)}. Each
+    service of a stack is resolved once, whatever the number of its hosts; two hosts of one
+    stack that give one service two sources (or two stack_release values) are refused: one
+    service, one release per stack and run. Stacks are independent: each may run other code
+    under the same service name.
     """
-    chosen: dict[str, tuple[str, str, dict[str, Any], str]] = {}
+    chosen: dict[tuple[str, str], tuple[str, str, dict[str, Any], str]] = {}
     for request in requests:
+        cluster = str(request["cluster"])
         for service in request["services"]:
             if service.get("state", "present") == "absent":
                 continue
             name, release = str(service["name"]), str(request["release"])
             key = _release_key(service, release)
-            if name in chosen and chosen[name][0] != key:
+            if (cluster, name) in chosen and chosen[cluster, name][0] != key:
                 raise ValueError(
                     redact(
                         f"stack_services: service {name} has another source or release on"
-                        f" {request['host']} than on {chosen[name][1]}; one run deploys one release"
-                        " of a service. Give the two services different names, or run each stack"
-                        " with its own --limit."
+                        f" {request['host']} than on {chosen[cluster, name][1]}, in stack {cluster}"
+                        " (stack_cluster); one run deploys one release of a service to a stack. Give"
+                        " the hosts the same stack_services and stack_release, or put them in"
+                        " different stacks."
                     )
                 )
-            chosen.setdefault(name, (key, str(request["host"]), service, release))
-    return {
-        name: release_of(service, release, git_cache, build_dir) for name, (_, _, service, release) in chosen.items()
-    }
+            chosen.setdefault((cluster, name), (key, str(request["host"]), service, release))
+    manifest: dict[str, dict[str, dict[str, Any]]] = {}
+    for (cluster, name), (_, _, service, release) in chosen.items():
+        manifest.setdefault(cluster, {})[name] = release_of(service, release, git_cache, build_dir)
+    return manifest
 
 
-def remove_unused(build_dir: str, manifest: dict[str, dict[str, Any]], keep: int) -> list[str]:
+# Nothing used this recently is removed, whatever `keep` says: another run (of another
+# stack, or a status.yml beside a deploy) may be shipping it right now.
+RECENT_SECONDS = 3600
+
+
+def _last_use(path: str) -> float:
+    try:
+        return os.stat(path, follow_symlinks=False).st_mtime
+    except FileNotFoundError:  # removed by another run since it was listed
+        return time.time()
+
+
+def _remove(path: str, is_tree: bool) -> bool:
+    try:
+        if is_tree:
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:  # another run removed it first
+        return False
+    return True
+
+
+def remove_unused(
+    build_dir: str, manifest: dict[str, dict[str, dict[str, Any]]], keep: int, now: float | None = None
+) -> list[str]:
     """Keep, per service of the manifest and kind (archives, static trees), `keep` of them:
-    this run's, then the ones used last (a run of another stack may be shipping one of
-    them). Removes the rest; returns what it removed."""
-    using = {entry[kind] for entry in manifest.values() for kind in ("archive", "static_tree") if entry[kind]}
+    this run's, then the ones used last; and whatever was used in the last RECENT_SECONDS.
+    Removes the rest; returns what it removed."""
+    now = time.time() if now is None else now
+    entries = [entry for services in manifest.values() for entry in services.values()]
+    names = sorted({name for services in manifest.values() for name in services}, key=len, reverse=True)
+    using = {entry[kind] for entry in entries for kind in ("archive", "static_tree") if entry[kind]}
     removed = []
     for directory, is_tree in ((build_dir, False), (os.path.join(build_dir, "static"), True)):
         try:
-            names = os.listdir(directory)
+            found = os.listdir(directory)
         except FileNotFoundError:
             continue
         paths = [
             os.path.join(directory, n)
-            for n in names
+            for n in found
             if (is_tree or n.endswith(".tar.gz")) and not n.startswith(".") and os.path.join(directory, n) not in using
         ]
-        paths.sort(key=lambda p: os.stat(p, follow_symlinks=False).st_mtime, reverse=True)
+        paths.sort(key=_last_use, reverse=True)
         kept: dict[str, int] = {}
         for path in paths:
-            # The longest name first: the trees of web-admin are not web's.
-            names_first = sorted(manifest, key=len, reverse=True)
-            service = next((n for n in names_first if os.path.basename(path).startswith(f"{n}-")), None)
+            # The longest name first: the trees of web_admin are not web's.
+            service = next((n for n in names if os.path.basename(path).startswith(f"{n}-")), None)
             if service is None:
                 continue  # another stack's: its own runs keep it in bounds
             kept[service] = kept.get(service, 1) + 1  # this run's own counts as the first
-            if kept[service] > keep:
-                (shutil.rmtree if is_tree else os.unlink)(path)
+            if kept[service] > keep and now - _last_use(path) > RECENT_SECONDS and _remove(path, is_tree):
                 removed.append(path)
     return sorted(removed)
 
@@ -363,14 +411,18 @@ class ActionModule(ActionBase):
     """flask_app_release: build the run's release manifest on the controller."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("requests", "git_cache", "build_dir", "keep"))
+    _VALID_ARGS = frozenset(("requests", "git_cache", "build_dir", "keep", "prune"))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         args = self._task.args
         try:
             manifest = build_manifest(list(args["requests"]), str(args["git_cache"]), str(args["build_dir"]))
-            removed = remove_unused(str(args["build_dir"]), manifest, int(args.get("keep", 3)))
+            removed = (
+                remove_unused(str(args["build_dir"]), manifest, int(args.get("keep", 5)))
+                if args.get("prune", True)
+                else []
+            )
         except (ValueError, OSError, subprocess.SubprocessError) as error:
             return {**result, "failed": True, "msg": redact(str(error))}
         # The controller's own cache changes; no host does.

@@ -40,8 +40,8 @@ def resolve(
     this host alone, then the filter."""
     git_cache = git_cache or tempfile.mkdtemp(prefix="git-cache-")
     build_dir = build_dir or tempfile.mkdtemp(prefix="build-")
-    requests = [{"host": "h1", "services": releases.release_sources(services), "release": release}]
+    requests = [{"host": "h1", "cluster": "main", "services": releases.release_sources(services), "release": release}]
     manifest = step.build_manifest(requests, git_cache, build_dir)
     return releases.resolve_services(
-        services, manifest, base_dir, default_mode, python_version, all_in_one, bind_address
+        services, manifest["main"], base_dir, default_mode, python_version, all_in_one, bind_address
     )

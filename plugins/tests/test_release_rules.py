@@ -5,6 +5,7 @@ sight (its secrets) or gives root to make (data parents, the config tree)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -92,9 +93,13 @@ def test_static_files_are_the_releases_own(src: Path, tmp_path: Path) -> None:
     other = build / "static" / "api-r1-00000000"
     other.mkdir()
     assert resolved(src, build, exclude=["static/private.txt"])["static_tree"] == tree
-    shipped = {"web": {"archive": service["archive"], "static_tree": tree}}
-    assert step.remove_unused(str(build), shipped, 2) == [str(older)]
-    assert step.remove_unused(str(build), {"web": {"archive": "", "static_tree": ""}}, 2) == [str(old)]
+    shipped = {"main": {"web": {"archive": service["archive"], "static_tree": tree}}}
+    # Nothing used in the last hour goes (another run may be shipping it), whatever keep says.
+    assert step.remove_unused(str(build), shipped, 1) == []
+    later = time.time() + 2 * step.RECENT_SECONDS
+    assert step.remove_unused(str(build), shipped, 2, now=later) == [str(older)]
+    nothing = {"main": {"web": {"archive": "", "static_tree": ""}}}
+    assert step.remove_unused(str(build), nothing, 2, now=later) == [str(old)]
     assert other.is_dir() and Path(tree).is_dir() and Path(service["archive"]).is_file()
 
 
@@ -117,3 +122,25 @@ def test_root_makes_the_parents_of_data_directories_and_the_config_tree(src: Pat
     assert service["data_parents"] == ["a", "uploads", "a/b"]
     assert service["config_path"] == "/srv/x/web/config"
     assert service["config_links"] == ["instance/config.py", "uploads/images/conf"]
+
+
+def test_each_stack_gets_its_own_release_and_one_stack_one_release(src: Path, tmp_path: Path) -> None:
+    staging = tmp_path / "staging-code"
+    shutil.copytree(src, staging)
+    (staging / "run.py").write_text("app = 'staging'\n", encoding="utf-8")
+    service = {"name": "web", "src": str(src), "port": 8080}
+    requests = [
+        {"host": "prod1", "cluster": "prod", "services": [service], "release": "auto"},
+        # The same service, the default exclude written out: the same release.
+        {"host": "prod2", "cluster": "prod", "services": [{**service, "exclude": []}], "release": "auto"},
+        {"host": "stag1", "cluster": "staging", "services": [{**service, "src": str(staging)}], "release": "auto"},
+    ]
+    manifest = step.build_manifest(requests, str(tmp_path / "git"), str(tmp_path / "build"))
+    assert set(manifest) == {"prod", "staging"}
+    assert manifest["prod"]["web"]["release"] != manifest["staging"]["web"]["release"]
+    # Within one stack, one service has one release per run.
+    other = {"host": "prod3", "cluster": "prod", "services": [{**service, "src": str(staging)}], "release": "auto"}
+    with pytest.raises(
+        ValueError, match=r"service web has another source or release on prod3 than on prod1, in stack prod"
+    ):
+        step.build_manifest([*requests, other], str(tmp_path / "git"), str(tmp_path / "build"))
