@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
 from typing import Any
 
 from ansible.plugins.action import ActionBase
@@ -350,16 +349,11 @@ def build_manifest(
     return manifest
 
 
-# Nothing used this recently is removed, whatever `keep` says: another run (of another
-# stack, or a status.yml beside a deploy) may be shipping it right now.
-RECENT_SECONDS = 3600
-
-
 def _last_use(path: str) -> float:
     try:
         return os.stat(path, follow_symlinks=False).st_mtime
     except FileNotFoundError:  # removed by another run since it was listed
-        return time.time()
+        return 0.0
 
 
 def _remove(path: str, is_tree: bool) -> bool:
@@ -373,13 +367,11 @@ def _remove(path: str, is_tree: bool) -> bool:
     return True
 
 
-def remove_unused(
-    build_dir: str, manifest: dict[str, dict[str, dict[str, Any]]], keep: int, now: float | None = None
-) -> list[str]:
-    """Keep, per service of the manifest and kind (archives, static trees), `keep` of them:
-    this run's, then the ones used last; and whatever was used in the last RECENT_SECONDS.
-    Removes the rest; returns what it removed."""
-    now = time.time() if now is None else now
+def remove_unused(build_dir: str, manifest: dict[str, dict[str, dict[str, Any]]], keep: int) -> list[str]:
+    """Keep, per service of the manifest and kind (archives, static trees), `keep` of them
+    (at least 2): this run's, then the ones used last (another run, of another stack or a
+    status.yml beside a deploy, may be shipping the one it used). Removes the rest, leaving
+    alone what another run removed first; returns what it removed."""
     entries = [entry for services in manifest.values() for entry in services.values()]
     names = sorted({name for services in manifest.values() for name in services}, key=len, reverse=True)
     using = {entry[kind] for entry in entries for kind in ("archive", "static_tree") if entry[kind]}
@@ -402,7 +394,7 @@ def remove_unused(
             if service is None:
                 continue  # another stack's: its own runs keep it in bounds
             kept[service] = kept.get(service, 1) + 1  # this run's own counts as the first
-            if kept[service] > keep and now - _last_use(path) > RECENT_SECONDS and _remove(path, is_tree):
+            if kept[service] > max(keep, 2) and _remove(path, is_tree):
                 removed.append(path)
     return sorted(removed)
 
