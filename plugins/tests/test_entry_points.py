@@ -22,11 +22,10 @@ from typing import Any
 
 import yaml
 
+# The one reader of Jinja expressions in YAML (every {{ }}, {% %} and when:-style key).
+from test_role_boundaries import JINJA, QUOTED, expressions_in
+
 PROJECT = Path(__file__).resolve().parents[2]
-# Keys whose value Ansible evaluates as a Jinja expression without {{ }}.
-EXPRESSION_KEYS = {"when", "that", "failed_when", "changed_when", "until"}
-JINJA = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.S)
-QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # A variable, not an attribute (item.release is a field of a value).
 NAME = re.compile(r"(?<![.\w])[a-z_][a-z0-9_]*\b")
 ROLE_ACTIONS = {"include_role", "import_role", "ansible.builtin.include_role", "ansible.builtin.import_role"}
@@ -57,20 +56,6 @@ def load(path: Path) -> Any:
 
 def rel(root: Path, path: Path) -> str:
     return str(path.relative_to(root))
-
-
-def expressions_in(value: Any, key: str = "") -> Iterator[str]:
-    if isinstance(value, dict):
-        for inner_key, inner in value.items():
-            yield from expressions_in(inner, str(inner_key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from expressions_in(item, key)
-    elif isinstance(value, str):
-        if key in EXPRESSION_KEYS:
-            yield value
-        for match in JINJA.finditer(value):
-            yield match.group(1) or match.group(2)
 
 
 def names_in(expressions: Iterator[str]) -> set[str]:
