@@ -3,13 +3,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from conftest import load
+PROJECT = Path(__file__).resolve().parents[2]
 
-step = load("action/flask_app_release.py", "flask_app_release_step")
-releases = load("filter/releases.py", "flask_app_releases_filters")
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+step = _load("flask_app_release_step", PROJECT / "plugins" / "action" / "flask_app_release.py")
+releases = _load("flask_app_releases_filters", PROJECT / "plugins" / "filter" / "releases.py")
 
 
 def resolve(
