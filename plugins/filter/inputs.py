@@ -73,6 +73,10 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 # The variables the kit itself writes into every service's environment.
 RESERVED_ENV = ("SECRET_KEY", "APP_SERVICE_NAME")
 URL = re.compile(r"https?://[A-Za-z0-9._~:/?&=%+@-]{1,2048}")
+# An ACME directory: https only (the account key and the orders travel through it).
+HTTPS_URL = re.compile(r"https://[A-Za-z0-9._~:/?&=%+@-]{1,2048}")
+# An e-mail address as ACME CAs take it: a local part and a dotted domain.
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # A proxy: scheme, optional user[:password]@, a host name or [IPv6], optional
 # port, nothing after the root path (it lands in apt.conf and the environment).
 PROXY_URL = re.compile(
@@ -343,6 +347,11 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         lambda value: value == "" or _matches(URL)(value),
     ),
     "proxy_url": ("http(s)://[user[:password]@]host[:port] (nothing after the host) or empty", is_proxy_url),
+    "https_url": ("an https:// URL of letters, digits and ._~:/?&=%+@-", _matches(HTTPS_URL)),
+    "email_or_empty": (
+        "an e-mail address (name@domain.tld) or empty",
+        lambda value: value == "" or _matches(EMAIL)(value),
+    ),
     "no_proxy": (
         "a list of host names, .domains, IP addresses or networks (CIDR)",
         is_no_proxy_list,
@@ -446,11 +455,17 @@ VARIABLE_RULES: dict[str, str] = {
     "nginx_tls_certificate_content": "pem",
     "nginx_tls_certificate_key_content": "secret_pem",
     "nginx_tls_self_signed_days": "positive",
+    "nginx_acme_email": "email_or_empty",
+    "nginx_acme_directory": "https_url",
     "nginx_hsts_max_age": "count",
     "nginx_server_extra_config": "nginx_block",
     "nginx_access_log_buffer": "size_or_empty",
     "nginx_request_id_trusted_sources": "networks",
+    "nginx_trusted_proxies": "networks",
     "nginx_stub_status_listen": "listen_address",
+    "nginx_maintenance_page": "controller_file",
+    "nginx_maintenance_retry_after": "seconds",
+    "nginx_maintenance_allowed": "networks",
 }
 
 

@@ -112,7 +112,32 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "unknown TLS mode",
         {"nginx_tls_mode": "sometimes"},
-        ["nginx_tls_mode must be one of: none, provided, self_signed"],
+        ["nginx_tls_mode must be one of: none, provided, self_signed, acme"],
+    ),
+    (
+        "ACME without an e-mail",
+        {"nginx_tls_mode": "acme", "nginx_server_name": "www.example.com"},
+        ["nginx_tls_mode is acme but nginx_acme_email is empty"],
+    ),
+    (
+        "ACME e-mail that is not one",
+        {"nginx_tls_mode": "acme", "nginx_server_name": "www.example.com", "nginx_acme_email": "ops"},
+        ["nginx_acme_email must be an e-mail address", "'ops'"],
+    ),
+    (
+        "ACME directory over plain HTTP",
+        {
+            "nginx_tls_mode": "acme",
+            "nginx_server_name": "www.example.com",
+            "nginx_acme_email": "ops@example.com",
+            "nginx_acme_directory": "http://acme.example.com/directory",
+        },
+        ["nginx_acme_directory must be an https:// URL", "http://acme.example.com/directory"],
+    ),
+    (
+        "ACME for a wildcard or catch-all name",
+        {"nginx_tls_mode": "acme", "nginx_server_name": "*.example.com _", "nginx_acme_email": "ops@example.com"},
+        ["nginx_server_name must list DNS names", "got *.example.com _"],
     ),
     (
         "missing certificate file",
@@ -147,6 +172,21 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "request id source not an address",
         {"nginx_request_id_trusted_sources": ["the-load-balancer"]},
         ["nginx_request_id_trusted_sources must be a list of IP addresses or networks", "the-load-balancer"],
+    ),
+    (
+        "trusted proxy not a network",
+        {"nginx_trusted_proxies": ["lb.example.com"]},
+        ["nginx_trusted_proxies must be a list of IP addresses or networks", "lb.example.com"],
+    ),
+    (
+        "HSTS preload without subdomains",
+        {"nginx_hsts_preload": True},
+        ["nginx_hsts_preload needs nginx_hsts_include_subdomains set to true"],
+    ),
+    (
+        "HSTS preload for less than a year",
+        {"nginx_hsts_preload": True, "nginx_hsts_include_subdomains": True, "nginx_hsts_max_age": 86400},
+        ["nginx_hsts_preload needs nginx_hsts_max_age >= 31536000 (one year), got 86400"],
     ),
     (
         "stub_status listener without a port",

@@ -65,6 +65,7 @@ GOOD_EXAMPLES: dict[str, Any] = {
     "app_secret_env": {"API_TOKEN": "token-1234"},
     "uwsgi_ip_address_allow": ["10.0.0.0/24"],
     "nginx_request_id_trusted_sources": ["127.0.0.1"],
+    "nginx_trusted_proxies": ["10.0.0.0/24"],
     "monitoring_allowed_sources": ["10.0.0.9"],
     "firewall_uwsgi_allowed_sources": ["10.0.0.21"],
     "firewall_monitoring_allowed_sources": ["10.0.0.9"],

@@ -1,4 +1,4 @@
-"""Fixtures for the cluster checks: one web host, two app hosts, reached by name.
+"""Fixtures for the cluster checks: two web hosts, two app hosts, reached by name.
 
 Every host is reached as root (web1 and app1 over SSH with sudo, app2 as root:
 a minimal Debian has no sudo), so the tests never wrap commands in sudo."""
@@ -19,21 +19,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "common" / "tests")
 
 SCENARIO = Path(__file__).resolve().parent.parent
 WEB = "flask-app-cluster-web1"
+# The second front end behind the same name (Debian 12, reached as root with docker exec).
+WEB2 = "flask-app-cluster-web2"
+WEBS = (WEB, WEB2)
 APPS = ("flask-app-cluster-app1", "flask-app-cluster-app2")
 
 
-def _host(name: str) -> Any:
+def host_named(name: str) -> Any:
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
 
 
 @pytest.fixture(scope="session")
 def web() -> Any:
-    return _host(WEB)
+    return host_named(WEB)
 
 
 @pytest.fixture(scope="session")
 def apps() -> dict[str, Any]:
-    return {name: _host(name) for name in APPS}
+    return {name: host_named(name) for name in APPS}
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import APPS, WEB, private_address
+from conftest import APPS, WEBS, private_address
 from support import fetch_inside, playbook, record
 
 ACCESS_LOG = "/var/log/nginx/flask_app.access.log"
@@ -70,7 +70,7 @@ def test_status_reports_a_healthy_cluster_without_changes() -> None:
     run = playbook("status.yml", "all")
     assert run.returncode == 0, run.stdout[-3000:]
     assert re.search(r"changed=0 ", run.stdout) and not re.search(r"changed=[1-9]", run.stdout)
-    for host in (WEB, *APPS):
+    for host in (*WEBS, *APPS):
         assert f"{host} is healthy" in run.stdout
     assert "busy/idle" in run.stdout and "active connections" in run.stdout
     record("status.yml on the cluster:\n" + _report(run.stdout))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import APPS, SCENARIO
+from conftest import APPS, SCENARIO, WEBS
 from support import Load, playbook, record, variant
 
 API = {
@@ -78,7 +78,7 @@ def test_rolling_deploy_and_rollback_drop_no_request(
     assert len(first) == 1
     good = variant(tmp, "v2", "\n# v2: a code-only change\n", [API])
     broken = variant(tmp, "v3", "\nraise RuntimeError('v3 is broken')\n", [API])
-    everyone = ",".join(["flask-app-cluster-web1", *APPS])
+    everyone = ",".join([*WEBS, *APPS])
     with Load(base_url + "/") as load:
         started = time.monotonic()
         deployed = playbook("deploy.yml", everyone, good)
@@ -127,7 +127,7 @@ def test_stack_drain_by_tags_nginx_keeps_an_app_server_out_through_a_deploy(base
     drained, serving = APPS
     # As a host_vars entry of the drained server would set it: true there only.
     inventory = {"stack_drain": f"{{{{ inventory_hostname == '{drained}' }}}}"}
-    everyone = ",".join(["flask-app-cluster-web1", *APPS])
+    everyone = ",".join([*WEBS, *APPS])
     try:
         out = playbook("site.yml", "all", inventory, "--tags", "nginx")
         assert out.returncode == 0, out.stdout[-3000:]

@@ -43,6 +43,12 @@ options:
     description: nginx access log of the site (main or json lines).
     type: path
     default: ""
+  maintenance_dir:
+    description:
+      - Directory of the nginx role's maintenance states (one C(<service>.conf) each); empty to skip.
+        A service whose state is on is reported as a warning.
+    type: path
+    default: ""
   window_minutes:
     description: How far back the access log counts as recent.
     type: int
@@ -52,6 +58,18 @@ options:
     type: list
     elements: path
     default: []
+  tls_certificate:
+    description:
+      - The site's live certificate (PEM) on a web host with TLS on; its expiry is reported, and it is a
+        problem inside the last sixth of its lifetime. Empty when TLS is off.
+    type: path
+    default: ""
+  acme_state:
+    description:
+      - The state file of flask-app-acme (nginx_tls_mode acme); a failed last renewal is a problem.
+        Empty in the other modes.
+    type: path
+    default: ""
   probe:
     description:
       - The uWSGI probe the uwsgi role installs, which reads each service's stats socket
@@ -80,7 +98,7 @@ services:
   type: list
   returned: always
 nginx:
-  description: nginx unit state, stub_status counters, recent requests and 5xx.
+  description: nginx unit state, stub_status counters, recent requests and 5xx, services in maintenance.
   type: dict
   returned: always
 disk:
@@ -98,6 +116,8 @@ warnings_:
 """
 
 
+# The line the nginx role's state file (flask_app-maintenance/service.conf.j2) has when on.
+MAINTENANCE_ON = "# maintenance: on"
 MAIN_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) ')
 TAIL_BYTES = 4 * 1024 * 1024
 
@@ -236,6 +256,77 @@ def recent_requests(path: str, minutes: int) -> dict[str, int]:
     return counts
 
 
+def services_in_maintenance(directory: str) -> list[str]:
+    """The services whose maintenance state in `directory` is on, by name, sorted."""
+    try:
+        states = [entry for entry in os.scandir(directory) if entry.name.endswith(".conf") and entry.is_file()]
+    except OSError:
+        return []
+    on = []
+    for state in states:
+        with contextlib.suppress(OSError, UnicodeDecodeError), open(state.path, encoding="utf-8") as handle:
+            if MAINTENANCE_ON in (line.strip() for line in handle):
+                on.append(state.name.removesuffix(".conf"))
+    return sorted(on)
+
+
+def certificate_validity(path: str) -> dict[str, Any] | None:
+    """notBefore and notAfter of the first certificate of a PEM file (read with openssl), or None."""
+    try:
+        done = subprocess.run(
+            ["openssl", "x509", "-in", path, "-noout", "-startdate", "-enddate"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=15,
+        )
+        dates = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+        return {
+            key: datetime.strptime(dates[key], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+            for key in ("notBefore", "notAfter")
+        }
+    except (OSError, subprocess.TimeoutExpired, KeyError, ValueError):
+        return None
+
+
+def certificate_report(path: str, problems: list[str]) -> dict[str, Any]:
+    """Expiry of the site's certificate; a problem when it is unreadable or inside the last
+    sixth of its lifetime (ACME renews at a third: two missed chances at least)."""
+    validity = certificate_validity(path)
+    if validity is None:
+        problems.append(f"the certificate {path} cannot be read")
+        return {"path": path}
+    lifetime, left = validity["notAfter"] - validity["notBefore"], validity["notAfter"] - datetime.now(UTC)
+    report = {
+        "path": path,
+        "not_after": validity["notAfter"].strftime("%Y-%m-%d %H:%M UTC"),
+        "days_left": left.days,
+        "lifetime_days": lifetime.days,
+    }
+    if left <= lifetime / 6:
+        problems.append(
+            f"the certificate {path} expires {report['not_after']} ({left.days} days left, inside the"
+            f" last sixth of its {lifetime.days}-day lifetime)"
+        )
+    return report
+
+
+def acme_report(path: str, certificate: str, problems: list[str], warnings: list[str]) -> dict[str, Any]:
+    """The last attempt flask-app-acme recorded; a problem when it failed."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            attempt = json.load(file).get("last_attempt") or {}
+    except (OSError, ValueError, AttributeError):
+        warnings.append(f"no ACME renewal recorded yet ({path})")
+        return {}
+    if attempt.get("result") != "ok":
+        problems.append(
+            f"the last ACME renewal of the certificate {certificate} failed at {attempt.get('time')}:"
+            f" {str(attempt.get('message', ''))[:300]}"
+        )
+    return {"result": attempt.get("result"), "time": attempt.get("time")}
+
+
 def disk_used(path: str) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
@@ -253,9 +344,12 @@ def main() -> None:
             "nginx": {"type": "bool", "default": False},
             "stub_status_url": {"type": "str", "default": ""},
             "access_log": {"type": "path", "default": ""},
+            "maintenance_dir": {"type": "path", "default": ""},
             "window_minutes": {"type": "int", "default": 15},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
             "probe": {"type": "path", "required": True},
+            "tls_certificate": {"type": "path", "default": ""},
+            "acme_state": {"type": "path", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -287,6 +381,17 @@ def main() -> None:
                     f"nginx answered {nginx['errors_5xx']} of {nginx['requests']} requests with 5xx"
                     f" in the last {params['window_minutes']} minutes"
                 )
+    if params["nginx"] and params["maintenance_dir"]:
+        nginx["maintenance"] = services_in_maintenance(params["maintenance_dir"])
+        if nginx["maintenance"]:
+            warnings.append(
+                f"maintenance mode is on for {', '.join(nginx['maintenance'])}: their pages answer 503"
+                " (playbooks/maintenance.yml -e state=off turns it off)"
+            )
+        if params["tls_certificate"]:
+            nginx["certificate"] = certificate_report(params["tls_certificate"], problems)
+            if params["acme_state"]:
+                nginx["acme"] = acme_report(params["acme_state"], params["tls_certificate"], problems, warnings)
     disk = {path: disk_used(path) for path in params["disk_paths"] if os.path.isdir(path)}
     module.exit_json(changed=False, services=services, nginx=nginx, disk=disk, problems=problems, warnings_=warnings)
 

@@ -10,6 +10,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "library"))
 
 import flask_app_status as status
@@ -106,3 +108,55 @@ def test_kept_releases_are_listed_newest_first_with_the_live_and_previous_one(tm
     assert [(k["id"], k["role"]) for k in kept] == [("r3", ""), ("r2", "live"), ("r1", "previous")]
     assert kept[0]["date"] == "2027-01-15 08:00"
     assert status.kept_releases(paths(tmp_path / "none")) == []
+
+
+def test_services_in_maintenance_are_those_whose_state_is_on(tmp_path: Path) -> None:
+    (tmp_path / "shop.conf").write_text("# Ansible managed\n# maintenance: on\nerror_page 503 /x;\n", encoding="utf-8")
+    (tmp_path / "api.conf").write_text("# Ansible managed\n# maintenance: off\n", encoding="utf-8")
+    (tmp_path / "blog.conf").write_text("# maintenance: on\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("# maintenance: on\n", encoding="utf-8")
+    assert status.services_in_maintenance(str(tmp_path)) == ["blog", "shop"]
+
+
+def test_no_maintenance_directory_is_no_service_in_maintenance(tmp_path: Path) -> None:
+    assert status.services_in_maintenance(str(tmp_path / "none")) == []
+
+
+def _validity(monkeypatch: pytest.MonkeyPatch, days_before: float, days_after: float) -> None:
+    now = datetime.now(UTC)
+    dates = {"notBefore": now - timedelta(days=days_before), "notAfter": now + timedelta(days=days_after)}
+    monkeypatch.setattr(status, "certificate_validity", lambda path: dates)
+
+
+def test_a_certificate_in_the_last_sixth_of_its_lifetime_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    problems: list[str] = []
+    _validity(monkeypatch, 30, 60)
+    assert status.certificate_report("/etc/nginx/tls/site.crt", problems)["days_left"] in (59, 60)
+    assert problems == []
+    _validity(monkeypatch, 80, 10)
+    status.certificate_report("/etc/nginx/tls/site.crt", problems)
+    assert problems == [problems[0]] and problems[0].startswith("the certificate /etc/nginx/tls/site.crt expires")
+    assert "inside the last sixth of its 90-day lifetime" in problems[0]
+
+
+def test_an_unreadable_certificate_is_a_problem(tmp_path: Path) -> None:
+    problems: list[str] = []
+    assert status.certificate_report(str(tmp_path / "none.crt"), problems) == {"path": str(tmp_path / "none.crt")}
+    assert problems == [f"the certificate {tmp_path / 'none.crt'} cannot be read"]
+
+
+def test_a_failed_acme_renewal_is_a_problem_and_none_yet_a_warning(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    problems: list[str] = []
+    warnings: list[str] = []
+    assert status.acme_report(str(state), "site.crt", problems, warnings) == {}
+    assert problems == [] and warnings == [f"no ACME renewal recorded yet ({state})"]
+    attempt = {"time": "2026-12-07T21:30:06Z", "result": "ok", "message": "serial 1A"}
+    state.write_text(json.dumps({"last_attempt": attempt}), encoding="utf-8")
+    assert status.acme_report(str(state), "site.crt", problems, warnings)["result"] == "ok"
+    assert problems == []
+    state.write_text(
+        json.dumps({"last_attempt": {**attempt, "result": "failed", "message": "no CA"}}), encoding="utf-8"
+    )
+    status.acme_report(str(state), "site.crt", problems, warnings)
+    assert problems == ["the last ACME renewal of the certificate site.crt failed at 2026-12-07T21:30:06Z: no CA"]

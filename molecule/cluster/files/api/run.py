@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request, url_for
 
 app = Flask(__name__)
 # Written by the deploy next to this file: the release checks compare it.
@@ -24,3 +24,14 @@ def info() -> Response:
 @app.get("/api/healthz")
 def healthz() -> Response:
     return jsonify(status="ok", **_identity())
+
+
+@app.get("/api/request")
+def request_seen() -> Response:
+    """The client as the app sees it (test_real_ip.py): what nginx passed, no ProxyFix."""
+    return jsonify(
+        remote_addr=request.remote_addr,
+        scheme=request.scheme,
+        external_url=url_for("request_seen", _external=True),
+        forwarded={name: request.headers.get(f"X-Forwarded-{name}") for name in ("For", "Proto", "Host")},
+    )
