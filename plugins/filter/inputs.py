@@ -184,6 +184,19 @@ def is_no_proxy_list(value: Any) -> bool:
     )
 
 
+def is_proxy_env(value: Any) -> bool:
+    """The proxy as environment variables: http_proxy and https_proxy URLs, no_proxy a
+    comma-separated list (the stack role's stack_proxy_env), each key optional."""
+    if not isinstance(value, dict) or not set(value) <= {"http_proxy", "https_proxy", "no_proxy"}:
+        return False
+    no_proxy = value.get("no_proxy", "")
+    return (
+        all(is_proxy_url(value.get(key, "")) for key in ("http_proxy", "https_proxy"))
+        and isinstance(no_proxy, str)
+        and is_no_proxy_list([item for item in no_proxy.split(",") if item])
+    )
+
+
 def is_listen_address(value: Any) -> bool:
     """IPV4:PORT on a given address (not 0.0.0.0), or empty (off)."""
     if value == "":
@@ -347,6 +360,11 @@ SHAPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         lambda value: value == "" or _matches(URL)(value),
     ),
     "proxy_url": ("http(s)://[user[:password]@]host[:port] (nothing after the host) or empty", is_proxy_url),
+    "proxy_env": (
+        "a mapping of http_proxy and https_proxy (http(s)://[user[:password]@]host[:port]) and no_proxy "
+        "(comma-separated host names, .domains, addresses or networks), each optional",
+        is_proxy_env,
+    ),
     "https_url": ("an https:// URL of letters, digits and ._~:/?&=%+@-", _matches(HTTPS_URL)),
     "email_or_empty": (
         "an e-mail address (name@domain.tld) or empty",
@@ -461,6 +479,7 @@ VARIABLE_RULES: dict[str, str] = {
     "nginx_server_extra_config": "nginx_block",
     "nginx_access_log_buffer": "size_or_empty",
     "nginx_request_id_trusted_sources": "networks",
+    "nginx_proxy_env": "proxy_env",
     "nginx_trusted_proxies": "networks",
     "nginx_stub_status_listen": "listen_address",
     "nginx_maintenance_page": "controller_file",

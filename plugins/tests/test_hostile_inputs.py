@@ -62,6 +62,7 @@ GOOD_EXAMPLES: dict[str, Any] = {
     "stack_no_proxy": ["localhost", ".internal.example", "10.0.0.0/8"],
     "packages_proxy_env": {"http_proxy": "http://proxy.example:3128"},
     "app_proxy_env": {"http_proxy": "http://proxy.example:3128"},
+    "nginx_proxy_env": {"https_proxy": "http://proxy.example:3128", "no_proxy": "localhost,10.0.0.0/8"},
     "app_secret_env": {"API_TOKEN": "token-1234"},
     "uwsgi_ip_address_allow": ["10.0.0.0/24"],
     "nginx_request_id_trusted_sources": ["127.0.0.1"],
