@@ -156,6 +156,22 @@ def test_a_forced_renewal_is_served_after_a_reload_with_no_failed_request(
         assert host.run(f"{SCRIPT} renew").stdout.splitlines()[-1].startswith("nothing to do: ")
 
 
+def test_a_renewal_goes_through_while_the_site_is_in_maintenance(host: Any, acme_host: str, base_url: str) -> None:
+    """Maintenance mode answers 503 to the pages, never to the CA's challenge requests."""
+    on = playbook("maintenance.yml", acme_host, {**ACME, "state": "on"})
+    try:
+        assert on.returncode == 0, on.stdout[-3000:]
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        assert requests.get(base_url + "/", timeout=10, verify=False).status_code == 503
+        with host.sudo():
+            renewal = host.run(f"{SCRIPT} renew --force")
+        assert renewal.rc == 0, renewal.stdout + renewal.stderr
+        assert renewal.stdout.splitlines()[-1].startswith("renewed: ")
+    finally:
+        off = playbook("maintenance.yml", acme_host, {**ACME, "state": "off"})
+    assert off.returncode == 0, off.stdout[-3000:]
+
+
 def test_status_fails_on_a_certificate_in_the_last_sixth_of_its_lifetime(host: Any, acme_host: str) -> None:
     healthy = playbook("status.yml", acme_host, ACME)
     assert healthy.returncode == 0, healthy.stdout[-3000:]
