@@ -1,7 +1,7 @@
 """Maintenance mode (playbooks/maintenance.yml): users get the page with 503 and Retry-After, the
-health path keeps answering (ACME challenges too: test_acme.py renews in maintenance), an allowed address gets the site as usual with no
-failed request through on and off, status.yml says so, a deploy works meanwhile, and a second
-state=on changes nothing.
+health path keeps answering (ACME challenges too: test_acme.py renews in maintenance), an
+allowed address gets the site as usual with no failed request through on and off, status.yml
+says so, a deploy works meanwhile, and a second state=on changes nothing.
 
 Runs on the default scenario's Debian 13 host only (its playbook runs cost time). The controller
 asks through the published port (docker's gateway address: not allowed); on the host, 127.0.0.1
