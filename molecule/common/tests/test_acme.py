@@ -162,7 +162,10 @@ def test_a_renewal_goes_through_while_the_site_is_in_maintenance(host: Any, acme
     try:
         assert on.returncode == 0, on.stdout[-3000:]
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        assert requests.get(base_url + "/", timeout=10, verify=False).status_code == 503
+        deadline = time.monotonic() + 15  # nginx's reload into maintenance, bounded
+        while requests.get(base_url + "/", timeout=10, verify=False).status_code != 503:
+            assert time.monotonic() < deadline, "the site never answered 503"
+            time.sleep(0.2)
         with host.sudo():
             renewal = host.run(f"{SCRIPT} renew --force")
         assert renewal.rc == 0, renewal.stdout + renewal.stderr
