@@ -9,8 +9,8 @@ from collections import Counter
 from typing import Any
 
 import requests
-from conftest import APPS, WEBS, private_address
-from support import playbook
+from conftest import APPS, WEBS, host_named, private_address
+from support import fetch_inside, playbook
 
 PORT = 8080
 UNIT = "uwsgi-flask_app"
@@ -122,3 +122,33 @@ def test_unix_socket_across_hosts_is_refused_before_any_change(apps: dict[str, A
         name: host.check_output(f"systemctl show -p ActiveEnterTimestamp {UNIT}") for name, host in apps.items()
     }
     assert units_after == units_before
+
+
+def _answers(url: str, status: int, seconds: float = 15.0) -> bool:
+    """Whether `url` answers `status` on a new connection within `seconds` (bounded): nginx's
+    old workers keep the connections they had through a reload."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if requests.get(url, timeout=10, headers={"Connection": "close"}).status_code == status:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_maintenance_of_one_service_on_every_front_end(base_url: str, apps: dict[str, Any]) -> None:
+    """maintenance.yml on a stack whose front ends are not its app servers: both front ends
+    answer 503 for the service asked for, the other service serves, and off brings it back."""
+    web2 = private_address(host_named(WEBS[1]))
+    outsider = apps[APPS[0]]
+    on = playbook("maintenance.yml", "all", {"state": "on", "service": "api"})
+    try:
+        assert on.returncode == 0, on.stdout[-3000:]
+        assert _answers(base_url + "/api/info", 503)
+        assert requests.get(base_url + "/healthz", timeout=10).status_code == 200
+        rc, body = fetch_inside(outsider, f"http://{web2}/api/info")
+        assert rc != 0 and "503" in body, body
+    finally:
+        off = playbook("maintenance.yml", "all", {"state": "off", "service": "api"})
+    assert off.returncode == 0, off.stdout[-3000:]
+    assert _answers(base_url + "/api/info", 200)
+    assert fetch_inside(outsider, f"http://{web2}/api/info")[0] == 0

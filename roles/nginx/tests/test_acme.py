@@ -5,6 +5,7 @@ scenario proves the order itself against pebble."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -65,3 +66,12 @@ def test_a_token_this_front_end_lacks_is_asked_of_the_others_once() -> None:
 
 def test_other_modes_have_no_challenge_location() -> None:
     assert "acme" not in rendered(nginx_tls_mode="self_signed")
+
+
+def test_the_client_asks_for_each_name_once_in_lower_case() -> None:
+    """CAs issue for lower-cased names, each once: the config names them so, or the certificate
+    would never match the config and every run would order again."""
+    variables = host_variables("unix-tls")
+    variables.update(ACME | {"nginx_server_name": "WWW.Example.com example.com www.example.com"})
+    config = json.loads(render.render_template(render.check(variables), "nginx/templates/etc/flask_app-acme.json.j2"))
+    assert config["names"] == ["www.example.com", "example.com"]

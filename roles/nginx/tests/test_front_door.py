@@ -113,6 +113,13 @@ PROVIDED = {
 def test_ocsp_stapling_only_for_a_provided_certificate(inventory: dict[str, Any], stapled: bool) -> None:
     text = rendered(SITE, **inventory)
     assert ("ssl_stapling on;" in text) is stapled
-    # Verified against the system CAs; nginx resolves the responder at reload (no resolver line).
+    # Verified against the system CAs.
     assert ("ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;" in text) is stapled
-    assert "resolver " not in text
+
+
+def test_stapling_looks_the_responder_up_with_the_hosts_plain_name_servers() -> None:
+    variables = host_variables("unix-tls")
+    name_servers = ["10.0.0.2", "2001:db8::53", "fe80::1%eth0", "bad;server"]
+    facts = {**variables["ansible_facts"], "dns": {"nameservers": name_servers}}
+    text = rendered(SITE, **PROVIDED, ansible_facts=facts)
+    assert "    resolver 10.0.0.2 [2001:db8::53] valid=300s;\n" in text

@@ -388,10 +388,10 @@ def main() -> None:
                 f"maintenance mode is on for {', '.join(nginx['maintenance'])}: their pages answer 503"
                 " (playbooks/maintenance.yml -e state=off turns it off)"
             )
-        if params["tls_certificate"]:
-            nginx["certificate"] = certificate_report(params["tls_certificate"], problems)
-            if params["acme_state"]:
-                nginx["acme"] = acme_report(params["acme_state"], params["tls_certificate"], problems, warnings)
+    if params["nginx"] and params["tls_certificate"]:
+        nginx["certificate"] = certificate_report(params["tls_certificate"], problems)
+        if params["acme_state"]:
+            nginx["acme"] = acme_report(params["acme_state"], params["tls_certificate"], problems, warnings)
     disk = {path: disk_used(path) for path in params["disk_paths"] if os.path.isdir(path)}
     module.exit_json(changed=False, services=services, nginx=nginx, disk=disk, problems=problems, warnings_=warnings)
 
