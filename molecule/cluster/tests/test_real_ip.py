@@ -55,21 +55,28 @@ def _ask(sender: Any, web: Any, apps: dict[str, Any]) -> tuple[dict[str, Any], s
     return json.loads(body), front[0], app_line
 
 
+def _assert_seen_as(address: str, scheme: str, seen: dict[str, Any], front: str, app: str) -> None:
+    """The front end's access log, uWSGI's log and the app all name `address`, and the app sees
+    `scheme`, in nginx's own X-Forwarded-* too; the Host claimed by the sender is never believed."""
+    assert front.startswith(f"{address} - "), front
+    assert app.split()[-1] == f"addr={address}", app
+    assert seen["remote_addr"] == address
+    assert seen["scheme"] == scheme
+    assert seen["external_url"].startswith(f"{scheme}://"), seen
+    assert seen["forwarded"]["For"] == address and seen["forwarded"]["Proto"] == scheme, seen
+    assert seen["forwarded"]["Host"] != "evil.example"
+
+
 def test_through_a_trusted_proxy_the_logs_and_the_app_see_the_client(
     proxy: Any, web: Any, apps: dict[str, Any]
 ) -> None:
     [trusted] = web.ansible.get_variables()["nginx_trusted_proxies"]
     assert trusted in proxy.check_output("hostname -I").split()
     seen, front, app = _ask(proxy, web, apps)
-    assert front.startswith(f"{CLIENT} - "), front
-    assert app.split()[-1] == f"addr={CLIENT}", app
-    assert seen["remote_addr"] == CLIENT
     # TLS ended at the balancer: the app builds https URLs without ProxyFix.
-    assert seen["scheme"] == "https"
-    assert seen["external_url"].startswith("https://"), seen
+    _assert_seen_as(CLIENT, "https", seen, front, app)
     # The app's X-Forwarded-* are nginx's: the client, the scheme, the Host asked for (not the claim).
     assert seen["forwarded"] == {"For": CLIENT, "Proto": "https", "Host": seen["external_url"].split("/")[2]}
-    assert seen["forwarded"]["Host"] != "evil.example"
     record(f"through the trusted proxy:\n  web1 {ACCESS_LOG}: {front}\n  {UWSGI_LOG}: {app}\n  app: {seen}")
 
 
@@ -77,10 +84,4 @@ def test_from_an_untrusted_host_forwarded_headers_are_ignored(apps: dict[str, An
     sender = apps[APPS[0]]
     own = private_address(sender)
     seen, front, app = _ask(sender, web, apps)
-    assert front.startswith(f"{own} - "), front
-    assert app.split()[-1] == f"addr={own}", app
-    assert seen["remote_addr"] == own
-    assert seen["scheme"] == "http"
-    assert seen["external_url"].startswith("http://"), seen
-    assert seen["forwarded"]["For"] == own and seen["forwarded"]["Proto"] == "http", seen
-    assert seen["forwarded"]["Host"] != "evil.example"
+    _assert_seen_as(own, "http", seen, front, app)
